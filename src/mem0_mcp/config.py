@@ -1,0 +1,191 @@
+"""Settings: one object, read from defaults → config file → environment → CLI flags.
+
+Environment variables are the flat ``MEM0_MCP_<FIELD>`` names (case-insensitive), e.g.
+``MEM0_MCP_DATA_DIR``, ``MEM0_MCP_DEFAULT_USER_ID``, ``MEM0_MCP_LLM_PROVIDER``. A config
+file (TOML or YAML, chosen by extension) holds the same field names in lower case. API
+keys are read by the SDKs themselves (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from .errors import ConfigError
+
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class MemoryConfig(BaseSettings):
+    """Every setting of the engine and the server.
+
+    Sizes are in bytes (UTF-8), times in seconds. See README.md for the table.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MEM0_MCP_", extra="forbid", validate_default=True)
+
+    # --- storage ---------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path("~/.mem0-mcp"),
+        description="Folder holding the embedded vector store, the history database and models.",
+    )
+    collection: str = Field(default="memories", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    vector_store: Literal["edge", "qdrant"] = Field(
+        default="edge",
+        description="'edge': Qdrant Edge in-process under data_dir (default). 'qdrant': "
+        "qdrant-client, against qdrant_url, or its local mode under data_dir when no URL.",
+    )
+    qdrant_url: str | None = Field(default=None, description="Qdrant server URL (server mode).")
+    qdrant_api_key: str | None = None
+
+    # --- embedder --------------------------------------------------------------------------
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="Local folder with model.onnx + tokenizer files; overrides the offline bundle.",
+    )
+    embedding_cache_size: int = Field(default=1024, ge=0, description="Query embeddings cached.")
+
+    # --- scope -----------------------------------------------------------------------------
+    default_user_id: str = Field(
+        default="default_user",
+        min_length=1,
+        max_length=256,
+        description="user_id used when a call gives no user_id, agent_id or run_id.",
+    )
+
+    # --- retrieval -------------------------------------------------------------------------
+    search_mode: Literal["hybrid", "dense"] = "hybrid"
+
+    # --- add hygiene -----------------------------------------------------------------------
+    dedup_threshold: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity at or above which a verbatim add in the same scope is a "
+        "near duplicate (event NONE). 1.0 turns near-duplicate detection off.",
+    )
+
+    # --- LLM -------------------------------------------------------------------------------
+    llm_provider: Literal["none", "openai", "anthropic", "sampling"] = "none"
+    llm_model: str | None = Field(
+        default=None, description="Model name; provider default if unset."
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp, LM Studio)."
+    )
+    llm_timeout: float = Field(default=180.0, gt=0, description="Seconds per LLM request.")
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_structured_output: Literal["auto", "json_schema", "tool", "json_object", "text"] = "auto"
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    custom_instructions: str | None = Field(
+        default=None, description="Extra guidance appended to the fact-extraction prompt."
+    )
+
+    # --- limits ----------------------------------------------------------------------------
+    max_text_bytes: int = Field(default=65536, ge=1, description="Largest memory text (UTF-8).")
+    max_messages: int = Field(default=200, ge=1, description="Most messages in one add.")
+    max_metadata_bytes: int = Field(default=16384, ge=2, description="Largest metadata (JSON).")
+    max_metadata_keys: int = Field(default=64, ge=1)
+    max_metadata_depth: int = Field(default=4, ge=1)
+    max_id_length: int = Field(default=256, ge=1, description="Longest user_id/agent_id/run_id.")
+    max_filter_bytes: int = Field(default=8192, ge=2)
+    max_limit: int = Field(default=100, ge=1, le=10000, description="Largest search/list limit.")
+
+    # --- server ----------------------------------------------------------------------------
+    transport: Literal["stdio", "sse", "streamable-http", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("data_dir", "embedding_model_path", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def history_path(self) -> Path:
+        return self.data_dir / "history.db"
+
+    @property
+    def vector_path(self) -> Path:
+        return self.data_dir / "vectors" / self.collection
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Init kwargs carry CLI flags and the config file's values (see ``load``); the file's
+        # values are passed as defaults below the environment, hence this order.
+        return (init_settings, env_settings)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> MemoryConfig:
+        """Build settings: defaults → ``config_file`` → environment → ``overrides`` (CLI flags).
+
+        ``overrides`` whose value is ``None`` are ignored. Raises ``ConfigError`` for an
+        unreadable file or invalid values, with the offending field named.
+        """
+        file_values = _read_config_file(config_file) if config_file else {}
+        cli_values = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            # The environment must beat the file: build once with the file as the base and
+            # the environment on top, then apply CLI flags over the result.
+            base = _with_file_defaults(file_values)
+            merged = base.model_dump()
+            merged.update(cli_values)
+            return cls(**merged)
+        except ValueError as exc:
+            raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+def _with_file_defaults(file_values: dict[str, Any]) -> MemoryConfig:
+    """Settings where the environment overrides ``file_values``, which override defaults."""
+    unknown = set(file_values) - set(MemoryConfig.model_fields)
+    if unknown:
+        raise ConfigError(
+            f"config file: unknown setting(s) {sorted(unknown)}; "
+            f"known settings are {sorted(MemoryConfig.model_fields)}"
+        )
+    env_only = MemoryConfig()  # defaults + environment
+    explicit_env = env_only.model_fields_set
+    values = {**file_values, **{k: getattr(env_only, k) for k in explicit_env}}
+    return MemoryConfig(**values)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    path = path.expanduser()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it ({exc.strerror})") from exc
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(raw.decode("utf-8"))
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(raw) or {}
+        else:
+            raise ConfigError(f"config file {path}: use a .toml, .yaml or .yml file")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not valid ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: the top level must be a table of settings")
+    return {str(k).lower(): v for k, v in data.items()}

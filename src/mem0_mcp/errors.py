@@ -1,0 +1,51 @@
+"""Errors raised by the engine.
+
+Every error carries a message written for the caller (an agent or a person): it says
+what was wrong and how to fix it. The MCP server turns each into a tool error
+(``isError: true``) and keeps serving.
+"""
+
+from __future__ import annotations
+
+
+class Mem0MCPError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidInputError(Mem0MCPError, ValueError):
+    """An argument is malformed, out of range or missing.
+
+    ``field`` names the offending argument (e.g. ``"text"``, ``"filters.created_at"``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class NotFoundError(Mem0MCPError, LookupError):
+    """No memory with the given id exists (in the caller's scope)."""
+
+    def __init__(self, memory_id: str) -> None:
+        self.memory_id = memory_id
+        super().__init__(
+            f"memory_id: no memory with id {memory_id!r} exists in your scope; "
+            "use search_memories or list_memories to find the right id"
+        )
+
+
+class ConfigError(Mem0MCPError):
+    """The configuration cannot work (bad value, store/model mismatch, missing model)."""
+
+
+class LLMError(Mem0MCPError):
+    """The configured LLM provider failed after retries, or its output could not be validated."""
+
+    def __init__(self, provider: str, cause: str) -> None:
+        self.provider = provider
+        self.cause = cause
+        super().__init__(f"LLM provider {provider!r} failed: {cause}")
+
+
+class StoreUnavailableError(Mem0MCPError):
+    """The store's owner process could not be reached or started."""

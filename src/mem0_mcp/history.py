@@ -1,0 +1,220 @@
+"""The append-only history of every change, and the write-ahead journal, in one SQLite file.
+
+Tables:
+
+* ``history`` — mem0-compatible columns ``id, memory_id, old_memory, new_memory, event,
+  created_at, updated_at, is_deleted, actor_id, role``; indexed on ``memory_id``. Rows are
+  never updated or deleted (``reset`` aside), so a memory's trail outlives the memory.
+  ``created_at`` is when the event happened; ``updated_at`` is set on UPDATE and DELETE.
+* ``journal`` — vector-store operations not yet known to be applied. A change is written
+  here *in the same transaction* as its history rows, before the vector store is touched;
+  after the vector store has applied it, its entry is removed. On open, entries still
+  present are replayed (upsert and delete are idempotent), so the two stores agree after
+  any crash. See docs/architecture.md, "Crash safety".
+
+WAL journal mode and a busy timeout keep readers and the writer from "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from .models import Event, HistoryEvent, Scope
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    id          TEXT PRIMARY KEY,
+    memory_id   TEXT NOT NULL,
+    old_memory  TEXT,
+    new_memory  TEXT,
+    event       TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT,
+    is_deleted  INTEGER NOT NULL DEFAULT 0,
+    actor_id    TEXT,
+    role        TEXT,
+    -- beyond mem0's columns: the memory's scope, so a token bound to a scope can be checked
+    -- against a memory's trail even after the memory is deleted.
+    user_id     TEXT,
+    agent_id    TEXT,
+    run_id      TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_history_memory_id ON history(memory_id);
+CREATE TABLE IF NOT EXISTS journal (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    op         TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+    memory_id  TEXT NOT NULL,
+    point      TEXT
+);
+"""
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One event to append. ``created_at`` is the event time (ISO 8601 UTC)."""
+
+    memory_id: str
+    event: Event
+    old_memory: str | None
+    new_memory: str | None
+    created_at: str
+    actor_id: str | None = None
+    role: str | None = None
+    scope: Scope = Scope()
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.event == "DELETE"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A vector-store operation to apply: ``point`` is the JSON form of the point for
+    ``upsert`` (``{"vector", "sparse", "payload"}``) and ``None`` for ``delete``."""
+
+    op: Literal["upsert", "delete"]
+    memory_id: str
+    point: dict[str, Any] | None = None
+    seq: int | None = None
+
+
+class HistoryStore:
+    """Async access to ``history.db``. One instance per process that owns the store."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000)
+        await db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a process crash (the WAL is written before
+        # commit returns); only an OS crash or power loss can lose the last commits.
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await db.executescript(_SCHEMA)
+        await db.commit()
+        self._db = db
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("history store is not open")
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def record(
+        self, rows: Sequence[HistoryRow], journal: Sequence[JournalEntry]
+    ) -> list[int]:
+        """Append history rows and journal entries in one transaction.
+
+        Returns the journal sequence numbers, in order, to pass to ``applied`` once the
+        vector store holds the change.
+        """
+        db = self.db
+        seqs: list[int] = []
+        try:
+            await db.executemany(
+                "INSERT INTO history (id, memory_id, old_memory, new_memory, event, created_at,"
+                " updated_at, is_deleted, actor_id, role, user_id, agent_id, run_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        str(uuid.uuid4()),
+                        r.memory_id,
+                        r.old_memory,
+                        r.new_memory,
+                        r.event,
+                        r.created_at,
+                        None if r.event == "ADD" else r.created_at,
+                        int(r.is_deleted),
+                        r.actor_id,
+                        r.role,
+                        *r.scope.key(),
+                    )
+                    for r in rows
+                ],
+            )
+            for entry in journal:
+                cursor = await db.execute(
+                    "INSERT INTO journal (op, memory_id, point) VALUES (?,?,?)",
+                    (
+                        entry.op,
+                        entry.memory_id,
+                        None if entry.point is None else json.dumps(entry.point),
+                    ),
+                )
+                seqs.append(int(cursor.lastrowid or 0))
+            await db.commit()
+        except BaseException:
+            await db.rollback()
+            raise
+        return seqs
+
+    async def applied(self, seqs: Sequence[int]) -> None:
+        """Forget journal entries whose operation the vector store now holds."""
+        if not seqs:
+            return
+        await self.db.executemany("DELETE FROM journal WHERE seq = ?", [(s,) for s in seqs])
+        await self.db.commit()
+
+    async def pending(self) -> list[JournalEntry]:
+        """Journal entries not yet marked applied, oldest first."""
+        async with self.db.execute(
+            "SELECT seq, op, memory_id, point FROM journal ORDER BY seq"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            JournalEntry(op=op, memory_id=mid, point=None if p is None else json.loads(p), seq=seq)
+            for seq, op, mid, p in rows
+        ]
+
+    async def history(self, memory_id: str) -> tuple[list[HistoryEvent], Scope | None]:
+        """Every event of one memory, oldest first, and the memory's scope (from its first
+        row); ``([], None)`` if the id was never used."""
+        async with self.db.execute(
+            "SELECT id, memory_id, old_memory, new_memory, event, created_at, updated_at,"
+            " is_deleted, actor_id, role, user_id, agent_id, run_id"
+            " FROM history WHERE memory_id = ? ORDER BY rowid",
+            (memory_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        events = [
+            HistoryEvent(
+                id=r[0],
+                memory_id=r[1],
+                old_memory=r[2],
+                new_memory=r[3],
+                event=r[4],
+                created_at=r[5],
+                updated_at=r[6],
+                is_deleted=bool(r[7]),
+                actor_id=r[8],
+                role=r[9],
+            )
+            for r in rows
+        ]
+        scope = (
+            Scope(user_id=rows[0][10], agent_id=rows[0][11], run_id=rows[0][12]) if rows else None
+        )
+        return events, scope
+
+    async def reset(self) -> None:
+        """Delete every history row and journal entry."""
+        await self.db.execute("DELETE FROM history")
+        await self.db.execute("DELETE FROM journal")
+        await self.db.commit()

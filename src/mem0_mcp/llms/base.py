@@ -1,0 +1,219 @@
+"""The one LLM interface of the engine, and helpers shared by its providers.
+
+``LLM.generate(system=..., prompt=..., schema=Model, tool_name=..., tool_description=...)``
+asks a model for one JSON object and returns it validated as ``Model`` (a pydantic
+``BaseModel`` subclass). A provider either returns a valid instance or raises
+``LLMError(provider, cause)`` once its retries are spent; it never returns partial or
+empty results.
+
+Shared here: ``extract_json`` (JSON out of chatty model text), ``parse_output`` (text or
+object → validated model, raising ``OutputError``), ``retry_output`` (the bounded
+retry-with-feedback loop for malformed output) and ``schema_prompt`` (the instruction
+used by modes where the schema is not enforced by the server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import LLMError
+
+T = TypeVar("T", bound=BaseModel)
+
+# Causes are shown to agents and people; a provider's raw error body can be huge.
+MAX_CAUSE_CHARS = 400
+
+
+class LLM(Protocol):
+    """An async structured-output model.
+
+    Attributes:
+        name: provider name used in errors and logs ("openai", "anthropic", "sampling").
+        calls: number of ``generate`` calls made on this instance.
+        requests: number of model requests issued (``calls`` plus retries after malformed
+            output and structured-output fallbacks; SDK-level transport retries of one
+            request are not counted).
+    """
+
+    name: str
+    calls: int
+    requests: int
+
+    async def generate(
+        self,
+        *,
+        system: str,
+        prompt: str,
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+    ) -> T:
+        """Ask the model for one object matching ``schema``; return it validated.
+
+        ``tool_name`` (``^[A-Za-z0-9_-]{1,64}$``) and ``tool_description`` name the
+        structured output where the provider has a notion of tools or named schemas.
+
+        Raises:
+            LLMError: after retries, with a cause a user can act on (HTTP status and
+                message, timeout, missing capability, "output did not match schema: ...").
+        """
+        ...
+
+
+class OutputError(Exception):
+    """The model answered, but its output could not be parsed or validated (retryable)."""
+
+
+def truncate(text: str, limit: int = MAX_CAUSE_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+# Reasoning models served locally (Qwen, DeepSeek-R1) often prefix their answer with a
+# thinking block that may itself contain braces.
+_THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+# Bounds the work on long, bracket-heavy prose (each start is one decode attempt).
+MAX_JSON_STARTS = 64
+
+
+def extract_json(text: str) -> Any:
+    """Best-effort JSON value (object or array) out of a model's text reply.
+
+    Thinking blocks (``<think>...</think>``) are dropped first. Then, for the contents of
+    each Markdown code fence and finally for the whole reply: the first ``{`` or ``[`` from
+    which a JSON object or array decodes, as written or with trailing commas removed
+    (so leading prose, bracketed asides and trailing text are skipped).
+
+    Raises:
+        OutputError: no JSON object or array could be found.
+    """
+    cleaned = _THINK.sub("", text).strip()
+    if not cleaned:
+        raise OutputError("the model returned an empty reply")
+    for candidate in [m.group(2) for m in _FENCE.finditer(cleaned)] + [cleaned]:
+        value = _decode_first(candidate)
+        if value is not None:
+            return value
+    raise OutputError(f"no JSON object found in the reply: {truncate(cleaned, 200)!r}")
+
+
+def _decode_first(text: str) -> Any:
+    """The first JSON object/array in ``text``, trying each opening bracket in order, each
+    as written and with trailing commas removed."""
+    decoder = json.JSONDecoder()
+    starts = [m.start() for m in re.finditer(r"[{\[]", text)][:MAX_JSON_STARTS]
+    for start in starts:
+        tail = text[start:]
+        for variant in (tail, _TRAILING_COMMA.sub(r"\1", tail)):
+            try:
+                value, _ = decoder.raw_decode(variant)
+            except ValueError:
+                continue
+            if isinstance(value, dict | list):
+                return value
+    return None
+
+
+def parse_output(raw: str | dict[str, Any] | list[Any], schema: type[T]) -> T:
+    """Validate a model's output (text to be searched for JSON, or a decoded value).
+
+    Small, common deviations are forgiven: a bare array where the schema has a single
+    field (``["a"]`` for ``{"facts": [...]}``), and the object wrapped in one extra key
+    (``{"Facts": {...}}``).
+
+    Raises:
+        OutputError: "output did not match schema: <pydantic's first errors>".
+    """
+    data = extract_json(raw) if isinstance(raw, str) else raw
+    try:
+        return schema.model_validate(data)
+    except ValidationError as first:
+        for alternative in _alternatives(data, schema):
+            try:
+                return schema.model_validate(alternative)
+            except ValidationError:
+                continue
+        raise OutputError(f"output did not match schema: {_summarise(first)}") from first
+
+
+def _alternatives(data: Any, schema: type[BaseModel]) -> list[Any]:
+    fields = list(schema.model_fields)
+    out: list[Any] = []
+    if isinstance(data, list) and len(fields) == 1:
+        out.append({fields[0]: data})
+    if isinstance(data, dict) and len(data) == 1:
+        (inner,) = data.values()
+        if isinstance(inner, dict):
+            out.append(inner)
+        elif isinstance(inner, list) and len(fields) == 1:
+            out.append({fields[0]: inner})
+    return out
+
+
+def _summarise(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:3]:
+        where = ".".join(str(p) for p in item["loc"]) or "<root>"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def schema_json(schema: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema sent to the model (pydantic's, unmodified)."""
+    return schema.model_json_schema()
+
+
+def schema_prompt(schema: type[BaseModel]) -> str:
+    """Instruction appended to the system prompt when the server does not enforce the schema."""
+    return (
+        "Reply with a single JSON object and nothing else (no prose, no code fences). "
+        "It must match this JSON schema:\n" + json.dumps(schema_json(schema), separators=(",", ":"))
+    )
+
+
+def feedback_prompt(prompt: str, error: str | None) -> str:
+    """The user prompt for a retry: the original plus why the previous reply was rejected."""
+    if error is None:
+        return prompt
+    return (
+        f"{prompt}\n\nYour previous reply was rejected ({error}). "
+        "Reply again with only a JSON object that matches the schema exactly."
+    )
+
+
+async def retry_output(
+    provider: str,
+    max_retries: int,
+    backoff: float,
+    attempt: Callable[[str | None], Awaitable[T]],
+) -> T:
+    """Run ``attempt(feedback)`` until it returns, retrying only on ``OutputError``.
+
+    ``feedback`` is ``None`` on the first try, then the previous ``OutputError`` text.
+    Waits ``backoff * 2**n`` seconds (capped at 8) between tries. Other exceptions
+    (``LLMError`` from transport failures) pass through at once: the SDKs already retried
+    those.
+
+    Raises:
+        LLMError: ``OutputError`` on every one of ``max_retries + 1`` tries.
+    """
+    feedback: str | None = None
+    tries = max_retries + 1
+    for n in range(tries):
+        if n and backoff > 0:
+            await asyncio.sleep(min(backoff * 2 ** (n - 1), 8.0))
+        try:
+            return await attempt(feedback)
+        except OutputError as exc:
+            feedback = truncate(str(exc))
+    plural = "y" if tries == 1 else "ies"
+    raise LLMError(provider, f"{feedback} (after {tries} tr{plural}; model output was unusable)")

@@ -1,0 +1,119 @@
+"""Result and argument models: the exact JSON shapes agents see (DESIGN.md §2).
+
+Times are ISO 8601 UTC strings with offset (``2026-11-22T10:00:00.123456+00:00``); ids are
+UUID strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+Role = Literal["user", "assistant", "system"]
+
+
+class Message(BaseModel):
+    """One chat message given to ``add``; ``name`` becomes the memory's ``actor_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str
+    name: str | None = None
+
+
+class Scope(BaseModel):
+    """Who a memory belongs to. At least one id is set on every stored memory."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    def key(self) -> tuple[str | None, str | None, str | None]:
+        return (self.user_id, self.agent_id, self.run_id)
+
+
+class MemoryItem(BaseModel):
+    """One stored memory. ``score`` is set by searches only (higher is better)."""
+
+    id: str
+    memory: str
+    hash: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    actor_id: str | None = None
+    role: str | None = None
+    created_at: str
+    updated_at: str | None = None
+    score: float | None = None
+
+
+class AddEvent(BaseModel):
+    """What ``add`` did with one fact or message.
+
+    ``NONE`` means already known: ``id`` names the existing memory. ``previous_memory`` is
+    set on ``UPDATE`` and ``DELETE``.
+    """
+
+    id: str
+    memory: str
+    event: Event
+    previous_memory: str | None = None
+
+
+class AddResult(BaseModel):
+    results: list[AddEvent]
+
+
+class SearchResult(BaseModel):
+    results: list[MemoryItem]
+
+
+class ListResult(BaseModel):
+    """A page of memories, newest first; pass ``next_offset`` back as ``offset`` for the
+    next page (``None`` when this page is the last)."""
+
+    results: list[MemoryItem]
+    next_offset: int | None = None
+
+
+class UpdateResult(BaseModel):
+    id: str
+    memory: str
+    previous_memory: str
+    event: Literal["UPDATE"] = "UPDATE"
+
+
+class DeleteResult(BaseModel):
+    id: str
+    memory: str
+    event: Literal["DELETE"] = "DELETE"
+
+
+class HistoryEvent(BaseModel):
+    """One row of a memory's audit trail (mem0-compatible columns)."""
+
+    id: str
+    memory_id: str
+    old_memory: str | None
+    new_memory: str | None
+    event: Event
+    created_at: str
+    updated_at: str | None
+    is_deleted: bool
+    actor_id: str | None
+    role: str | None
+
+
+class HistoryResult(BaseModel):
+    results: list[HistoryEvent]
+
+
+class DeleteAllResult(BaseModel):
+    deleted: int

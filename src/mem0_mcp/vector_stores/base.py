@@ -1,0 +1,119 @@
+"""The vector-store protocol every backend implements.
+
+The engine speaks only this protocol; a backend translates it to one engine
+(Qdrant Edge in-process, or a Qdrant server through ``qdrant-client``).
+
+Point ids are UUID strings. Payloads are JSON objects laid out as in
+``mem0_mcp.payload`` (``data``, ``hash``, scope ids, timestamps, ``metadata``).
+Filters are ``mem0_mcp.filters.Filter`` trees; a backend translates them to its
+native filter, never post-filters in Python (that would break ``limit``).
+
+Durability: when ``upsert`` or ``delete`` returns, the change survives a SIGKILL of
+this process (the engine's WAL holds it).
+
+The ``_lc`` payload object (see ``mem0_mcp.filters.lowercase_shadow``) belongs to the
+store: ``upsert`` (re)computes it from ``data`` and ``metadata`` on every write, and
+payloads read back (``retrieve``, ``search``, ``scroll``) leave it out.
+
+Collection layout shared by every backend: a named dense vector ``DENSE_VECTOR`` (cosine)
+and a named sparse vector ``SPARSE_VECTOR`` with the IDF modifier; keyword payload
+indexes on ``KEYWORD_INDEXES`` (``TENANT_KEY`` marked as the tenant) and float indexes on
+``FLOAT_INDEXES`` (``created_ts`` also orders ``scroll``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..filters import Filter
+
+DENSE_VECTOR = "dense"
+SPARSE_VECTOR = "keywords"
+TENANT_KEY = "user_id"
+KEYWORD_INDEXES = ("user_id", "agent_id", "run_id", "hash", "actor_id", "role")
+FLOAT_INDEXES = ("created_ts", "updated_ts")
+ORDER_KEY = "created_ts"
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    """A keyword vector: parallel lists of term ids and weights (BM25 term frequency part)."""
+
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(slots=True)
+class Point:
+    """One memory as the vector store holds it.
+
+    ``vector`` is the dense embedding (``dim`` floats, unit length); ``sparse`` the
+    keyword vector (may be ``None`` when the store has no keyword index).
+    """
+
+    id: str
+    vector: list[float] | None
+    payload: dict[str, Any]
+    sparse: SparseVector | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPoint:
+    """A search hit. ``score`` is the engine's similarity (cosine for dense, dot for sparse)."""
+
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Async access to one collection of memories."""
+
+    async def open(self, dim: int) -> None:
+        """Open (or create) the collection for ``dim``-dimensional cosine vectors.
+
+        Raises ``ConfigError`` if an existing collection has another dimension or distance.
+        """
+
+    async def upsert(self, points: Sequence[Point]) -> None:
+        """Insert or replace points (all-or-nothing per call); durable on return."""
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        """Delete points by id; unknown ids are ignored; durable on return."""
+
+    async def retrieve(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
+        """Points for the ids that exist, in no particular order."""
+
+    async def search(
+        self, vector: list[float], *, filter: Filter | None, limit: int
+    ) -> list[ScoredPoint]:
+        """Dense nearest neighbours (cosine, best first) among points matching ``filter``."""
+
+    async def search_sparse(
+        self, vector: SparseVector, *, filter: Filter | None, limit: int
+    ) -> list[ScoredPoint]:
+        """Keyword search (IDF-weighted dot product, best first) among points matching
+        ``filter``; an empty ``vector`` finds nothing."""
+
+    async def scroll(
+        self,
+        *,
+        filter: Filter | None,
+        limit: int,
+        offset: int = 0,
+        with_vectors: bool = False,
+    ) -> list[Point]:
+        """Points matching ``filter``, ordered by ``created_ts`` descending (newest first),
+        skipping ``offset`` of them."""
+
+    async def count(self, *, filter: Filter | None) -> int:
+        """Number of points matching ``filter``."""
+
+    async def reset(self) -> None:
+        """Delete every point and recreate the empty collection."""
+
+    async def close(self) -> None:
+        """Flush and release the store (the folder lock, connections)."""

@@ -1,0 +1,119 @@
+"""Start ``mem0-mcp serve`` as a real subprocess and talk to it with the ``mcp`` SDK client
+over a real transport (stdio, SSE or streamable HTTP) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+MEM0_MCP = shutil.which("mem0-mcp", path=str(Path(sys.executable).parent)) or "mem0-mcp"
+TRANSPORTS = ("stdio", "sse", "streamable-http")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEM0_MCP_")}
+    env.update(
+        MEM0_MCP_DATA_DIR=str(data_dir),
+        MEM0_MCP_EMBEDDING_MODEL_PATH=str(model_dir),
+        MEM0_MCP_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+@contextmanager
+def http_server(env: dict[str, str], transport: str = "http", port: int | None = None):
+    """Run ``mem0-mcp serve`` on an HTTP transport; yields its base URL once it listens."""
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [MEM0_MCP, "serve", "--transport", transport, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("server did not start listening") from None
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@asynccontextmanager
+async def connect(
+    transport: str, env: dict[str, str], *, url: str | None = None, **session_kwargs: Any
+) -> AsyncIterator[ClientSession]:
+    """An initialised client session to a server on ``transport``.
+
+    For stdio a server process is spawned with ``env``; for HTTP transports ``url`` is the
+    base URL of a running server (see ``http_server``).
+    """
+    if transport == "stdio":
+        params = StdioServerParameters(command=MEM0_MCP, args=["serve"], env=env)
+        streams_cm = stdio_client(params)
+    elif transport == "sse":
+        streams_cm = sse_client(f"{url}/sse")
+    else:
+        streams_cm = streamable_http_client(f"{url}/mcp")
+    async with streams_cm as (read, write):
+        async with ClientSession(read, write, **session_kwargs) as session:
+            await session.initialize()
+            yield session
+
+
+class ToolFailed(Exception):
+    """A tool call answered with ``isError: true``; the message is the tool's text."""
+
+
+async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool; returns its structured JSON, raising ``ToolFailed`` on a tool error.
+
+    Also checks the text content carries the same JSON (for clients reading only text).
+    """
+    result = await session.call_tool(tool, arguments)
+    text = "".join(getattr(block, "text", "") for block in result.content)
+    if result.is_error:
+        raise ToolFailed(text)
+    assert json.loads(text) == result.structured_content
+    return result.structured_content
+
+
+def health(url: str) -> dict[str, Any]:
+    return httpx.get(f"{url}/health", timeout=5).json()
