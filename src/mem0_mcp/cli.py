@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .auth import check_exposure
 from .config import MemoryConfig
 from .errors import ConfigError
 
@@ -87,19 +91,37 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def _serve(config: MemoryConfig, *, print_config: bool) -> None:
-    from .memory import AsyncMemory
+    from .owner import SharedMemory
     from .server import build_server
 
-    memory = AsyncMemory(config)
-    memory.start()  # the model loads while the client's `initialize` is answered
+    if config.transport != "stdio":
+        check_exposure(config)
+    memory = SharedMemory(config)
+    memory.start()  # the store opens (model load included) while `initialize` is answered
     server = build_server(memory)
     try:
         if config.transport == "stdio":
-            await server.run_stdio_async()
+            await _until_signalled(server.run_stdio_async())
         else:
             await _serve_http(server, memory, config, print_config=print_config)
     finally:
-        await memory.close()
+        await memory.close()  # finishes calls in flight, closes the store, frees the lock
+
+
+async def _until_signalled(coro: Any) -> None:
+    """Run ``coro`` until it ends or SIGTERM / SIGINT arrives (then cancel it and return)."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 async def _serve_http(
@@ -107,22 +129,32 @@ async def _serve_http(
 ) -> None:
     import uvicorn
 
-    from .http_app import build_http_app, transport_security
+    from .http_app import build_http_app
 
-    if config.transport == "sse":
-        app = server.sse_app(transport_security=transport_security(config.host), host=config.host)
-    elif config.transport == "streamable-http":
-        app = server.streamable_http_app(
-            transport_security=transport_security(config.host), host=config.host
-        )
-    else:
-        app = build_http_app(server, memory, host=config.host)
-    uv = uvicorn.Server(
+    app = build_http_app(server, memory, config)
+    uv = _uvicorn_server()(
         uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
     )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Graceful: uvicorn stops accepting and finishes requests in flight, then returns.
+        loop.add_signal_handler(sig, setattr, uv, "should_exit", True)
     if print_config:
-        asyncio.get_running_loop().create_task(_announce(uv, config))
+        loop.create_task(_announce(uv, config))
     await uv.serve()
+
+
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the signal after its shutdown, which would kill the process
+            # before the store is closed; our handlers (above) ask it to exit instead.
+            yield
+
+    return Server
 
 
 async def _announce(uv: Any, config: MemoryConfig) -> None:

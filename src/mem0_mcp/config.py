@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,16 @@ from pydantic_settings import (
 from .errors import ConfigError
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class TokenScope(BaseModel):
+    """The scope a bearer token is bound to; ids left out are not constrained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
 
 
 class MemoryConfig(BaseSettings):
@@ -106,6 +116,26 @@ class MemoryConfig(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    # --- HTTP authentication ---------------------------------------------------------------
+    auth_tokens: dict[str, TokenScope] = Field(
+        default_factory=dict,
+        description="Bearer tokens accepted on HTTP transports, each mapped to the scope it is "
+        'bound to, e.g. {"s3cret": {"user_id": "alice"}, "admin-token": {}} ({} = any scope). '
+        "Env: MEM0_MCP_AUTH_TOKENS as JSON.",
+    )
+    allow_unauthenticated: bool = Field(
+        default=False,
+        description="Serve HTTP on a non-loopback address without auth_tokens (not advised).",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host headers accepted when serving on a non-loopback address (DNS-rebinding "
+        'protection), e.g. ["memory.example.com", "10.0.0.5:*"].',
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origin headers accepted on a non-loopback address."
+    )
 
     @field_validator("data_dir", "embedding_model_path", mode="after")
     @classmethod

@@ -1,11 +1,14 @@
-"""One Starlette app serving both HTTP transports on one port.
+"""The ASGI app of the HTTP transports.
 
 Paths follow the ``mcp`` SDK defaults: streamable HTTP at ``/mcp``; SSE at ``/sse`` with
-messages posted to ``/messages/``. ``/health`` answers without credentials and says only
-whether the server is up and its store ready.
+messages posted to ``/messages/``. ``transport="http"`` serves both on one port.
+``/health`` answers without credentials and says only whether the server is up and its
+store ready. With ``auth_tokens`` set, everything else needs a bearer token.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -14,31 +17,43 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .memory import AsyncMemory
+from .auth import BearerAuthMiddleware, is_loopback
+from .config import MemoryConfig
 
 
-def transport_security(host: str) -> TransportSecuritySettings | None:
-    """DNS-rebinding protection (Host / Origin checks) for loopback binds; ``None`` lets
-    the SDK decide for other hosts."""
-    if host in ("127.0.0.1", "localhost", "::1"):
+def transport_security(config: MemoryConfig) -> TransportSecuritySettings:
+    """Host / Origin checks against DNS rebinding (the SDK's transport security): the
+    loopback names on a loopback bind, ``allowed_hosts`` / ``allowed_origins`` elsewhere
+    (no check when those are empty)."""
+    if is_loopback(config.host):
         return TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
             allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
             allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
         )
-    return None
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=bool(config.allowed_hosts),
+        allowed_hosts=config.allowed_hosts,
+        allowed_origins=config.allowed_origins,
+    )
 
 
-def build_http_app(server: MCPServer, memory: AsyncMemory, *, host: str) -> Starlette:
-    """Streamable HTTP + SSE + ``/health`` in one ASGI app (lifespan included)."""
-    security = transport_security(host)
-    app = server.streamable_http_app(transport_security=security, host=host)
-    sse = server.sse_app(transport_security=security, host=host)
-    known = {getattr(r, "path", None) for r in app.routes}
-    app.router.routes.extend(r for r in sse.routes if getattr(r, "path", None) not in known)
+def build_http_app(server: MCPServer, memory: Any, config: MemoryConfig) -> Any:
+    """The ASGI app for ``config.transport`` (``sse``, ``streamable-http`` or ``http``)."""
+    security = transport_security(config)
+    if config.transport == "sse":
+        app: Starlette = server.sse_app(transport_security=security, host=config.host)
+    else:
+        app = server.streamable_http_app(transport_security=security, host=config.host)
+        if config.transport == "http":
+            sse = server.sse_app(transport_security=security, host=config.host)
+            known = {getattr(r, "path", None) for r in app.routes}
+            app.router.routes.extend(r for r in sse.routes if getattr(r, "path", None) not in known)
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "ready": memory.is_ready})
 
     app.router.routes.append(Route("/health", health, methods=["GET"]))
+    if config.auth_tokens:
+        return BearerAuthMiddleware(app, config)
     return app

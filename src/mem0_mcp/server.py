@@ -16,6 +16,7 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from . import __version__
+from .auth import apply_scope, bound_scope
 from .errors import Mem0MCPError
 from .llms import LLM
 from .llms.sampling import run_with_sampling
@@ -27,9 +28,11 @@ from .models import (
     HistoryResult,
     ListResult,
     MemoryItem,
+    Scope,
     SearchResult,
     UpdateResult,
 )
+from .owner import SharedMemory
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +89,18 @@ def _tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
-    """An ``MCPServer`` whose tools call ``memory``."""
+def build_server(memory: AsyncMemory | SharedMemory, *, name: str = "mem0-mcp") -> MCPServer:
+    """An ``MCPServer`` whose tools call ``memory``.
+
+    On HTTP transports with ``auth_tokens``, the scope the caller's token is bound to
+    overrides the scope arguments, and calls by ``memory_id`` see only that scope.
+    """
     server = MCPServer(name, instructions=INSTRUCTIONS, version=__version__)
-    max_limit = memory.config.max_limit
+    config = memory.config
+    max_limit = config.max_limit
+
+    def bound(ctx: Context) -> Scope | None:
+        return bound_scope(config, ctx.headers)
 
     @server.tool(
         title="Remember",
@@ -97,6 +108,7 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
     )
     @_tool_errors
     async def add_memory(
+        ctx: Context,
         text: Annotated[
             str | None, Field(description="The fact to remember. Give this or `messages`.")
         ] = None,
@@ -115,7 +127,6 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
                 "one is configured); false stores the text verbatim."
             ),
         ] = None,
-        ctx: Context | None = None,
     ) -> AddResult | InputRequiredResult:
         """Store a memory. Returns one event per fact: ADD (new), UPDATE (replaced an older
         memory; previous_memory shows it), DELETE (a contradicted memory removed) or NONE
@@ -124,18 +135,12 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
             raise ToolError("give exactly one of `text` (a string) or `messages` (a list)")
         payload: Any = text if text is not None else [m.model_dump() for m in messages or []]
 
-        async def add(llm: LLM | None = None) -> AddResult:
-            return await memory.add(
-                payload,
-                user_id=user_id,
-                agent_id=agent_id,
-                run_id=run_id,
-                metadata=metadata,
-                infer=infer,
-                llm=llm,
-            )
+        ids = apply_scope(bound(ctx), user_id=user_id, agent_id=agent_id, run_id=run_id)
 
-        if memory.config.llm_provider == "sampling" and infer is not False and ctx is not None:
+        async def add(llm: LLM | None = None) -> AddResult:
+            return await memory.add(payload, metadata=metadata, infer=infer, llm=llm, **ids)
+
+        if config.llm_provider == "sampling" and infer is not False:
             # The client's own model does extraction and reconciliation for this call.
             return await run_with_sampling(ctx, add, memory.config)
         return await add()
@@ -146,6 +151,7 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
     )
     @_tool_errors
     async def search_memories(
+        ctx: Context,
         query: Annotated[str, Field(description="What to recall, in natural language.")],
         user_id: UserId = None,
         agent_id: AgentId = None,
@@ -157,15 +163,8 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
         ] = None,
     ) -> SearchResult:
         """Find the memories most relevant to a query, best first, within the scope."""
-        return await memory.search(
-            query,
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            filters=filters,
-            limit=limit,
-            threshold=threshold,
-        )
+        ids = apply_scope(bound(ctx), user_id=user_id, agent_id=agent_id, run_id=run_id)
+        return await memory.search(query, filters=filters, limit=limit, threshold=threshold, **ids)
 
     @server.tool(
         title="Correct a memory",
@@ -173,40 +172,41 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
     )
     @_tool_errors
     async def update_memory(
+        ctx: Context,
         memory_id: MemoryId,
         text: Annotated[str, Field(description="The corrected memory text.")],
         metadata: Metadata = None,
     ) -> UpdateResult:
         """Replace a memory's text (metadata too, if given). History keeps the old text."""
-        return await memory.update(memory_id, text, metadata=metadata)
+        return await memory.update(memory_id, text, metadata=metadata, scope=bound(ctx))
 
     @server.tool(
         title="Forget a memory",
         annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True),
     )
     @_tool_errors
-    async def delete_memory(memory_id: MemoryId) -> DeleteResult:
+    async def delete_memory(ctx: Context, memory_id: MemoryId) -> DeleteResult:
         """Delete one memory. Its history stays available through memory_history."""
-        return await memory.delete(memory_id)
+        return await memory.delete(memory_id, scope=bound(ctx))
 
     @server.tool(
         title="Memory history",
         annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False),
     )
     @_tool_errors
-    async def memory_history(memory_id: MemoryId) -> HistoryResult:
+    async def memory_history(ctx: Context, memory_id: MemoryId) -> HistoryResult:
         """Every change to a memory, oldest first (ADD, UPDATE, DELETE with old and new
         text); still available after the memory is deleted."""
-        return await memory.history(memory_id)
+        return await memory.history(memory_id, scope=bound(ctx))
 
     @server.tool(
         title="Get a memory",
         annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False),
     )
     @_tool_errors
-    async def get_memory(memory_id: MemoryId) -> MemoryItem:
+    async def get_memory(ctx: Context, memory_id: MemoryId) -> MemoryItem:
         """One memory by id."""
-        return await memory.get(memory_id)
+        return await memory.get(memory_id, scope=bound(ctx))
 
     @server.tool(
         title="List memories",
@@ -214,6 +214,7 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
     )
     @_tool_errors
     async def list_memories(
+        ctx: Context,
         user_id: UserId = None,
         agent_id: AgentId = None,
         run_id: RunId = None,
@@ -224,14 +225,8 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
         ] = 0,
     ) -> ListResult:
         """Memories in the scope, newest first, one page at a time."""
-        return await memory.get_all(
-            user_id=user_id,
-            agent_id=agent_id,
-            run_id=run_id,
-            filters=filters,
-            limit=limit,
-            offset=offset,
-        )
+        ids = apply_scope(bound(ctx), user_id=user_id, agent_id=agent_id, run_id=run_id)
+        return await memory.get_all(filters=filters, limit=limit, offset=offset, **ids)
 
     @server.tool(
         title="Forget everything in a scope",
@@ -239,12 +234,14 @@ def build_server(memory: AsyncMemory, *, name: str = "mem0-mcp") -> MCPServer:
     )
     @_tool_errors
     async def delete_all_memories(
+        ctx: Context,
         user_id: Annotated[str | None, Field(description="Delete this user's memories.")] = None,
         agent_id: Annotated[str | None, Field(description="Delete this agent's memories.")] = None,
         run_id: Annotated[str | None, Field(description="Delete this run's memories.")] = None,
     ) -> DeleteAllResult:
         """Delete every memory matching the given ids (at least one is required; the
         default user is never implied). History is kept."""
-        return await memory.delete_all(user_id=user_id, agent_id=agent_id, run_id=run_id)
+        ids = apply_scope(bound(ctx), user_id=user_id, agent_id=agent_id, run_id=run_id)
+        return await memory.delete_all(**ids)
 
     return server

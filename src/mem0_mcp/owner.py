@@ -1,0 +1,382 @@
+"""One owner, many clients: several ``mem0-mcp serve`` processes on one data dir.
+
+The embedded stores take an exclusive lock on their folder, and Claude Desktop alone starts
+two copies of every stdio server. So exactly one process — the *owner* — opens the store
+(vector store + history); every other process forwards its calls to the owner over a Unix
+socket, one connection per call (``_wire.py``).
+
+Who owns is decided by an OS file lock (``<data_dir>/owner.lock``, ``flock`` through
+``filelock``): the kernel releases it when the owner exits or is killed, so no stale lock
+ever needs cleaning up. When a forwarding process cannot reach the owner, it tries to take
+the lock and become the owner itself (replaying the journal of anything the old owner left
+half-done); if another process won that race, it connects to the new owner. Every write
+goes through the one owner, so it is visible to every process at once.
+
+A write in flight when the owner dies gets a clear error (it may or may not have been
+applied: the journal makes it all-or-nothing, and a search shows which); reads are retried.
+MCP sampling still works from a forwarding process: the owner sends the LLM requests of a
+forwarded ``add`` back over the call's connection to the caller, whose client answers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TypeVar
+
+from filelock import FileLock, Timeout
+from pydantic import BaseModel
+
+from . import _wire, pipeline
+from .config import MemoryConfig
+from .errors import LLMError, Mem0MCPError, StoreUnavailableError
+from .llms import LLM
+from .memory import AsyncMemory
+from .models import (
+    AddResult,
+    DeleteAllResult,
+    DeleteResult,
+    HistoryResult,
+    ListResult,
+    MemoryItem,
+    Message,
+    SearchResult,
+    UpdateResult,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# How long a forwarding process keeps trying to reach (or become) an owner before it gives
+# up on a call: long enough for a new owner to load the model and replay its journal.
+TAKEOVER_TIMEOUT = 60.0
+# Schemas the owner may ask a forwarding process's LLM for, by name.
+_SCHEMAS: dict[str, type[BaseModel]] = {
+    m.__name__: m for m in (pipeline.Extraction, pipeline.Reconciliation)
+}
+# Unix socket paths are limited to 107 bytes on Linux (103 on macOS).
+_MAX_SOCKET_PATH = 100
+
+
+class _OwnerUnreachable(Exception):
+    """The call was never delivered: safe to retry anywhere."""
+
+
+class _OwnerLost(Exception):
+    """The owner went away after the call was delivered: it may have been applied."""
+
+
+def socket_path(data_dir: Path) -> Path:
+    """``<data_dir>/owner.sock``, or a short path in the temp dir named after the data
+    dir's hash when that would exceed the OS limit."""
+    path = data_dir.resolve() / "owner.sock"
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    return base / f"mem0-mcp-{digest}.sock"
+
+
+class SharedMemory:
+    """``AsyncMemory``'s API for a serve process, whether it owns the store or forwards.
+
+    ``start()`` decides the role in the background; every call waits for it. ``close()``
+    waits for calls in flight (they are never cut off half-way), closes the store if owned,
+    and releases the lock.
+    """
+
+    def __init__(self, config: MemoryConfig) -> None:
+        self.config = config
+        self.socket_path = socket_path(config.data_dir)
+        self._lock = FileLock(config.data_dir / "owner.lock", thread_local=False)
+        self._local: AsyncMemory | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._role = asyncio.Lock()
+        self._inflight: set[asyncio.Future[Any]] = set()
+        self._start_task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- role ----------------------------------------------------------------------------
+
+    @property
+    def is_owner(self) -> bool:
+        return self._local is not None
+
+    @property
+    def is_ready(self) -> bool:
+        """Owner: the store is open. Forwarder: an owner's socket exists."""
+        if self._local is not None:
+            return self._local.is_ready
+        return self.socket_path.exists()
+
+    def start(self) -> None:
+        """Try to become the owner in the background (needs a running loop)."""
+        if self._start_task is None:
+            self.config.data_dir.mkdir(parents=True, exist_ok=True)
+            self._start_task = asyncio.get_running_loop().create_task(self._try_to_own())
+
+    async def _try_to_own(self) -> bool:
+        async with self._role:
+            if self._local is not None:
+                return True
+            if self._closing:
+                return False
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                return False
+            log.info("this process owns the store in %s", self.config.data_dir)
+            local = AsyncMemory(self.config)
+            local.start()
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()  # left by an owner that was killed
+            self._server = await asyncio.start_unix_server(
+                self._serve_call, path=str(self.socket_path), limit=_wire.MAX_LINE
+            )
+            self._local = local
+            return True
+
+    # --- the API -------------------------------------------------------------------------
+
+    async def add(
+        self, messages: str | list[Message | dict[str, Any]], *, llm: LLM | None = None, **kw: Any
+    ) -> AddResult:
+        return await self._call("add", {"messages": messages, **kw}, llm=llm)
+
+    async def search(self, query: str, **kw: Any) -> SearchResult:
+        return await self._call("search", {"query": query, **kw})
+
+    async def get(self, memory_id: str, **kw: Any) -> MemoryItem:
+        return await self._call("get", {"memory_id": memory_id, **kw})
+
+    async def get_all(self, **kw: Any) -> ListResult:
+        return await self._call("get_all", kw)
+
+    async def update(self, memory_id: str, text: str, **kw: Any) -> UpdateResult:
+        return await self._call("update", {"memory_id": memory_id, "text": text, **kw})
+
+    async def delete(self, memory_id: str, **kw: Any) -> DeleteResult:
+        return await self._call("delete", {"memory_id": memory_id, **kw})
+
+    async def delete_all(self, **kw: Any) -> DeleteAllResult:
+        return await self._call("delete_all", kw)
+
+    async def history(self, memory_id: str, **kw: Any) -> HistoryResult:
+        return await self._call("history", {"memory_id": memory_id, **kw})
+
+    async def reset(self) -> None:
+        await self._call("reset", {})
+
+    async def _call(self, method: str, kwargs: dict[str, Any], llm: LLM | None = None) -> Any:
+        if self._closing:
+            raise StoreUnavailableError("the server is shutting down; call again in a moment")
+        self.start()
+        return await self._tracked(method, kwargs, llm)
+
+    async def _tracked(self, method: str, kwargs: dict[str, Any], llm: LLM | None) -> Any:
+        # Shielded and tracked: a cancelled MCP request or a shutdown never cuts a write in
+        # half, and close() waits for it.
+        task = asyncio.ensure_future(self._route(method, kwargs, llm))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
+
+    async def _route(self, method: str, kwargs: dict[str, Any], llm: LLM | None) -> Any:
+        assert self._start_task is not None
+        await self._start_task
+        deadline = time.monotonic() + TAKEOVER_TIMEOUT
+        delay = 0.02
+        while True:
+            if self._local is not None:
+                extra = {"llm": llm} if method == "add" else {}
+                return await getattr(self._local, method)(**kwargs, **extra)
+            try:
+                return await self._forward(method, kwargs, llm)
+            except _OwnerUnreachable as exc:
+                if await self._try_to_own():
+                    continue
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(
+                        f"no process owns the store in {self.config.data_dir} and this one "
+                        f"could not take it over within {TAKEOVER_TIMEOUT:.0f} s ({exc})"
+                    ) from None
+            except _OwnerLost:
+                if method not in _wire.READ_ONLY:
+                    raise Mem0MCPError(
+                        "the process that owns the store exited while handling this call; it "
+                        "was applied completely or not at all: search or list to see which, "
+                        "then retry if needed"
+                    ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    # --- forwarding side -----------------------------------------------------------------
+
+    async def _forward(self, method: str, kwargs: dict[str, Any], llm: LLM | None) -> Any:
+        try:
+            reader, writer = await asyncio.open_unix_connection(
+                str(self.socket_path), limit=_wire.MAX_LINE
+            )
+        except OSError as exc:  # no socket, or nobody listening on it
+            raise _OwnerUnreachable(exc.strerror or str(exc)) from None
+        try:
+            request = {"method": method, "kwargs": _wire.encode_kwargs(kwargs)}
+            request["sampling"] = llm is not None
+            writer.write(_wire.dumps(request))
+            await writer.drain()
+            while True:
+                line = await reader.readline()
+                if not line:
+                    raise _OwnerLost()
+                reply = json.loads(line)
+                if "generate" in reply:
+                    await self._answer_generate(reply["generate"], llm, writer)
+                elif "error" in reply:
+                    raise _wire.decode_error(reply["error"])
+                else:
+                    return _wire.decode_result(method, reply.get("ok"))
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            raise _OwnerLost() from exc
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    @staticmethod
+    async def _answer_generate(
+        request: dict[str, Any], llm: LLM | None, writer: asyncio.StreamWriter
+    ) -> None:
+        if llm is None:
+            answer: dict[str, Any] = {
+                "error": {
+                    "type": "LLMError",
+                    "provider": "sampling",
+                    "cause": "no LLM in the calling process",
+                }
+            }
+        else:
+            try:
+                result = await llm.generate(
+                    system=request["system"],
+                    prompt=request["prompt"],
+                    schema=_SCHEMAS[request["schema"]],
+                    tool_name=request["tool_name"],
+                    tool_description=request["tool_description"],
+                )
+                answer = {"result": result.model_dump(mode="json")}
+            except LLMError as exc:
+                answer = {"error": _wire.encode_error(exc)}
+        writer.write(_wire.dumps(answer))
+        await writer.drain()
+
+    # --- owner side ----------------------------------------------------------------------
+
+    async def _serve_call(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            if not line:
+                return
+            try:
+                request = json.loads(line)
+                method = request["method"]
+                if method not in _wire.RESULTS:
+                    raise ValueError(method)
+                kwargs = _wire.decode_kwargs(request.get("kwargs") or {})
+            except (ValueError, KeyError, TypeError):
+                writer.write(
+                    _wire.dumps(
+                        {
+                            "error": {
+                                "type": "Mem0MCPError",
+                                "message": "malformed owner-channel call",
+                            }
+                        }
+                    )
+                )
+                return
+            llm = _CallerLLM(reader, writer) if request.get("sampling") else None
+            try:
+                # Not _call: a call accepted before shutdown began is still served.
+                result = await self._tracked(method, kwargs, llm)
+                reply: dict[str, Any] = {"ok": _wire.encode_result(result)}
+            except Mem0MCPError as exc:
+                reply = {"error": _wire.encode_error(exc)}
+            except Exception as exc:  # never let one bad call take the owner down
+                log.exception("forwarded %s failed", method)
+                reply = {"error": {"type": "Mem0MCPError", "message": f"internal error: {exc}"}}
+            writer.write(_wire.dumps(reply))
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            log.debug("a forwarding process hung up", exc_info=True)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    # --- shutdown ------------------------------------------------------------------------
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stop accepting forwarded calls, finish calls in flight (up to ``timeout`` s), close
+        the store, release the lock. Forwarding processes then take over."""
+        self._closing = True
+        if self._start_task is not None:
+            with contextlib.suppress(Exception):
+                await self._start_task
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+        if self._local is not None:
+            await self._local.close()
+            self._local = None
+        if self._lock.is_locked:
+            self._lock.release()
+
+
+class _CallerLLM:
+    """The owner's view of a forwarding process's LLM: each request goes back over the
+    call's connection, and the caller's MCP client answers it."""
+
+    name = "sampling"
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.calls = 0
+        self.requests = 0
+
+    async def generate(
+        self, *, system: str, prompt: str, schema: type[T], tool_name: str, tool_description: str
+    ) -> T:
+        self.calls += 1
+        self.requests += 1
+        self._writer.write(
+            _wire.dumps(
+                {
+                    "generate": {
+                        "system": system,
+                        "prompt": prompt,
+                        "schema": schema.__name__,  # type: ignore[attr-defined]
+                        "tool_name": tool_name,
+                        "tool_description": tool_description,
+                    }
+                }
+            )
+        )
+        await self._writer.drain()
+        line = await self._reader.readline()
+        if not line:
+            raise LLMError("sampling", "the calling process went away before its client answered")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise _wire.decode_error(reply["error"])
+        return schema.model_validate(reply["result"])  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,128 @@
+"""Many clients, one memory: several `mem0-mcp serve` processes on one data dir.
+
+One process owns the store; the others forward to it. These tests run real server
+processes and real MCP clients over stdio and streamable HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mcp_harness import MEM0_MCP, ToolFailed, call, connect, free_port, http_server, server_env
+
+
+async def _add_many(session, who: str, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        result = await call(
+            session, "add_memory", text=f"{who} remembers fact number {i} about topic {who}-{i}",
+            user_id="shared", infer=False,
+        )
+        ids.append(result["results"][0]["id"])
+    return ids
+
+
+async def test_three_stdio_servers_and_one_http_server_share_one_store(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    env = server_env(tmp_path / "data", model_dir)
+    with http_server(env, transport="streamable-http") as url:
+        async with (
+            connect("streamable-http", env, url=url) as http_client,
+            connect("stdio", env) as a,
+            connect("stdio", env) as b,
+            connect("stdio", env) as c,
+        ):
+            clients = {"http": http_client, "a": a, "b": b, "c": c}
+            batches = await asyncio.gather(*(_add_many(s, who, 10) for who, s in clients.items()))
+            written = {mid for batch in batches for mid in batch}
+            assert len(written) == 40
+            for session in clients.values():
+                listed = await call(session, "list_memories", user_id="shared", limit=100)
+                assert {i["id"] for i in listed["results"]} == written
+            # A write through one process is visible through another at once.
+            mid = (await call(a, "add_memory", text="written via a", user_id="x"))["results"][0]["id"]
+            assert (await call(c, "get_memory", memory_id=mid))["memory"] == "written via a"
+            await call(b, "update_memory", memory_id=mid, text="updated via b")
+            history = await call(http_client, "memory_history", memory_id=mid)
+            assert [h["event"] for h in history["results"]] == ["ADD", "UPDATE"]
+
+
+async def test_owner_killed_mid_traffic_survivors_take_over_and_nothing_acknowledged_is_lost(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    env = server_env(tmp_path / "data", model_dir)
+    port = free_port()
+    owner = subprocess.Popen(
+        [MEM0_MCP, "serve", "--transport", "streamable-http", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:  # the owner is the first process to open the store
+            try:
+                if httpx.get(f"{url}/health", timeout=1).json()["ready"]:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "owner did not get ready"
+            time.sleep(0.1)
+        async with connect("stdio", env) as a, connect("stdio", env) as b:
+            acknowledged: list[str] = []
+            failures: list[str] = []
+
+            async def writer(session, who: str) -> None:
+                for i in range(30):
+                    try:
+                        r = await call(session, "add_memory", text=f"{who} note {i}: {who}{i}x",
+                                       user_id="u", infer=False)
+                        acknowledged.append(r["results"][0]["id"])
+                    except ToolFailed as exc:  # only a call in flight at the kill may fail
+                        failures.append(str(exc))
+
+            async def killer() -> None:
+                while len(acknowledged) < 15:
+                    await asyncio.sleep(0.01)
+                owner.send_signal(signal.SIGKILL)
+
+            await asyncio.gather(writer(a, "a"), writer(b, "b"), killer())
+            assert owner.wait(timeout=10) == -signal.SIGKILL
+            assert len(failures) <= 2, failures  # at most the one call each had in flight
+            assert all("exited while handling this call" in f for f in failures)
+            listed = await call(a, "list_memories", user_id="u", limit=100)
+            assert set(acknowledged) <= {i["id"] for i in listed["results"]}
+            assert len(acknowledged) >= 58
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.wait()
+
+
+async def test_sigterm_finishes_and_releases_the_store_for_the_next_process(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    env = server_env(tmp_path / "data", model_dir)
+    with http_server(env, transport="streamable-http") as url:
+        async with connect("streamable-http", env, url=url) as session:
+            mid = (await call(session, "add_memory", text="persist me"))["results"][0]["id"]
+    # http_server() sent SIGTERM and waited; the lock is free and the data is intact.
+    assert not (tmp_path / "data" / "owner.sock").exists()
+    async with connect("stdio", env) as session:
+        assert (await call(session, "get_memory", memory_id=mid))["memory"] == "persist me"
+
+
+def test_health_reveals_nothing_private(tmp_path: Path, model_dir: Path) -> None:
+    env = server_env(tmp_path / "data", model_dir)
+    with http_server(env) as url:
+        body = httpx.get(f"{url}/health", timeout=5).json()
+    assert set(body) == {"status", "ready"}
+    assert os.fspath(tmp_path) not in str(body)
