@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, contextmanager
@@ -44,13 +45,18 @@ def server_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def http_server(env: dict[str, str], transport: str = "http", port: int | None = None):
-    """Run ``mem0-mcp serve`` on an HTTP transport; yields its base URL once it listens."""
+    """Run ``mem0-mcp serve`` on an HTTP transport; yields its base URL once it listens.
+
+    The server's stderr goes to a temporary file (a pipe nobody reads would fill and stall
+    the server) and is echoed to this process's stderr afterwards, where pytest shows it
+    for a failing test."""
     port = port or free_port()
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [MEM0_MCP, "serve", "--transport", transport, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -58,7 +64,8 @@ def http_server(env: dict[str, str], transport: str = "http", port: int | None =
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+                log.seek(0)
+                raise RuntimeError(f"server exited: {log.read()}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
@@ -74,6 +81,9 @@ def http_server(env: dict[str, str], transport: str = "http", port: int | None =
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.seek(0)
+        sys.stderr.write(log.read())
+        log.close()
 
 
 @asynccontextmanager

@@ -294,6 +294,30 @@ async def test_concurrent_adds_are_all_stored(memory: AsyncMemory) -> None:
     assert {i.id for i in listed} == ids
 
 
+async def test_concurrent_writes_in_many_scopes_each_land_in_history_once(
+    memory: AsyncMemory,
+) -> None:
+    # Different scopes do not wait for each other's scope lock, so their history
+    # transactions meet on the one SQLite connection.
+    added = await asyncio.gather(
+        *(
+            memory.add(f"user {u} note {i}", user_id=f"u{u}", dedup=False)
+            for u in range(8)
+            for i in range(5)
+        )
+    )
+    ids = [r.results[0].id for r in added]
+    await asyncio.gather(
+        *(memory.update(mid, f"revised note {n}") for n, mid in enumerate(ids)),
+        *(memory.add(f"late note {u}", user_id=f"u{u}", dedup=False) for u in range(8)),
+    )
+    for n, mid in enumerate(ids):
+        events = (await memory.history(mid)).results
+        assert [e.event for e in events] == ["ADD", "UPDATE"]
+        assert (await memory.get(mid)).memory == f"revised note {n}"
+    assert await memory.history_store.pending() == []
+
+
 async def test_concurrent_identical_adds_store_one_memory(memory: AsyncMemory) -> None:
     results = await asyncio.gather(
         *(memory.add("I own a red bicycle", user_id="a") for _ in range(20))

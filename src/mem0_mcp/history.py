@@ -17,9 +17,11 @@ WAL journal mode and a busy timeout keep readers and the writer from "database i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -93,6 +95,9 @@ class HistoryStore:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
+        # One connection, so one transaction at a time: without this, two concurrent writers
+        # share SQLite's implicit transaction and one's rollback discards the other's rows.
+        self._tx = asyncio.Lock()
 
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +122,18 @@ class HistoryStore:
             await self._db.close()
             self._db = None
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, for one write transaction: committed on exit, rolled back on error."""
+        async with self._tx:
+            db = self.db
+            try:
+                yield db
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+
     async def record(
         self, rows: Sequence[HistoryRow], journal: Sequence[JournalEntry]
     ) -> list[int]:
@@ -125,9 +142,8 @@ class HistoryStore:
         Returns the journal sequence numbers, in order, to pass to ``applied`` once the
         vector store holds the change.
         """
-        db = self.db
         seqs: list[int] = []
-        try:
+        async with self._transaction() as db:
             await db.executemany(
                 "INSERT INTO history (id, memory_id, old_memory, new_memory, event, created_at,"
                 " updated_at, is_deleted, actor_id, role, user_id, agent_id, run_id)"
@@ -159,18 +175,14 @@ class HistoryStore:
                     ),
                 )
                 seqs.append(int(cursor.lastrowid or 0))
-            await db.commit()
-        except BaseException:
-            await db.rollback()
-            raise
         return seqs
 
     async def applied(self, seqs: Sequence[int]) -> None:
         """Forget journal entries whose operation the vector store now holds."""
         if not seqs:
             return
-        await self.db.executemany("DELETE FROM journal WHERE seq = ?", [(s,) for s in seqs])
-        await self.db.commit()
+        async with self._transaction() as db:
+            await db.executemany("DELETE FROM journal WHERE seq = ?", [(s,) for s in seqs])
 
     async def pending(self) -> list[JournalEntry]:
         """Journal entries not yet marked applied, oldest first."""
@@ -215,6 +227,84 @@ class HistoryStore:
 
     async def reset(self) -> None:
         """Delete every history row and journal entry."""
-        await self.db.execute("DELETE FROM history")
-        await self.db.execute("DELETE FROM journal")
-        await self.db.commit()
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM history")
+            await db.execute("DELETE FROM journal")
+
+    # --- export / import (used by ``transfer.py``) ---------------------------------------
+    # Whole-table access for ``mem0-mcp export`` / ``import``: rows travel as dicts keyed by
+    # ``HISTORY_COLUMNS`` (``is_deleted`` as a bool), in insertion (rowid) order.
+
+    async def count_rows(self) -> int:
+        """Number of history rows."""
+        async with self.db.execute("SELECT COUNT(*) FROM history") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def iter_rows(self, *, batch_size: int = 1000) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every history row, oldest first, in lists of at most ``batch_size`` dicts keyed by
+        ``HISTORY_COLUMNS``. Pages by rowid, so rows appended meanwhile are picked up."""
+        last = 0
+        columns = ", ".join(HISTORY_COLUMNS)
+        while True:
+            async with self.db.execute(
+                f"SELECT rowid, {columns} FROM history WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch_size),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [_row_dict(r[1:]) for r in rows]
+
+    async def insert_rows(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert rows that carry their own ``id`` (as ``iter_rows`` gives them), in order,
+        in one transaction; a row whose ``id`` exists already is skipped, so importing the
+        same rows twice adds nothing. Returns how many rows were new.
+
+        Raises ``KeyError`` when a row lacks ``id``, ``memory_id``, ``event`` or
+        ``created_at``; missing optional columns are stored as NULL.
+        """
+        if not rows:
+            return 0
+        placeholders = ",".join("?" for _ in HISTORY_COLUMNS)
+        values = [
+            tuple(
+                int(bool(r.get(c))) if c == "is_deleted" else (r[c] if c in _REQUIRED else r.get(c))
+                for c in HISTORY_COLUMNS
+            )
+            for r in rows
+        ]
+        async with self._transaction() as db:
+            before = db.total_changes
+            await db.executemany(
+                f"INSERT OR IGNORE INTO history ({', '.join(HISTORY_COLUMNS)})"
+                f" VALUES ({placeholders})",
+                values,
+            )
+            added = db.total_changes - before
+        return added
+
+
+HISTORY_COLUMNS = (
+    "id",
+    "memory_id",
+    "old_memory",
+    "new_memory",
+    "event",
+    "created_at",
+    "updated_at",
+    "is_deleted",
+    "actor_id",
+    "role",
+    "user_id",
+    "agent_id",
+    "run_id",
+)
+_REQUIRED = frozenset({"id", "memory_id", "event", "created_at"})
+
+
+def _row_dict(values: Sequence[Any]) -> dict[str, Any]:
+    row = dict(zip(HISTORY_COLUMNS, values, strict=True))
+    row["is_deleted"] = bool(row["is_deleted"])
+    return row

@@ -86,6 +86,7 @@ class AsyncMemory:
         self.history_store = HistoryStore(self.config.history_path)
         self.vector_store: VectorStore = create_vector_store(self.config)
         self._scope_locks = KeyedLock()
+        self._write_lock = asyncio.Lock()
         self._open_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -439,8 +440,9 @@ class AsyncMemory:
     async def reset(self) -> None:
         """Delete every memory and every history row. Irreversible."""
         await self.open()
-        await self.vector_store.reset()
-        await self.history_store.reset()
+        async with self._write_lock:
+            await self.vector_store.reset()
+            await self.history_store.reset()
 
     # --- the single write path -----------------------------------------------------------
 
@@ -463,9 +465,13 @@ class AsyncMemory:
             for c in changes
         ]
         journal = [self._journal_entry(c) for c in changes]
-        seqs = await self.history_store.record(rows, journal)
-        await self._apply_to_vectors(journal)
-        await self.history_store.applied(seqs)
+        # One write at a time from commit to applied (~1 ms): the vector store then applies
+        # changes in history order, even for two scopes touching one memory, and a crash
+        # leaves at most this write's journal entries pending.
+        async with self._write_lock:
+            seqs = await self.history_store.record(rows, journal)
+            await self._apply_to_vectors(journal)
+            await self.history_store.applied(seqs)
 
     def _journal_entry(self, change: Change) -> JournalEntry:
         if change.event == "DELETE":
@@ -516,7 +522,8 @@ class AsyncMemory:
 
         ``limit`` 1..``max_limit``; ``threshold`` 0..1 drops hits scoring below it.
         ``score`` is the cosine similarity in ``dense`` mode; in ``hybrid`` mode (default)
-        the fused score scaled to 0..1 (1 = ranked first by both signals).
+        ``0.3 · max(cosine, 0) + 0.7 · bm25 / (bm25 + 25)``, in 0..1 and absolute (a memory
+        sharing no word with the query scores at most 0.3); see ``retrieval.py``.
         ``filters`` use mem0's syntax (see ``filters.parse_filters``).
         """
         await self.open()
