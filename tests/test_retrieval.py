@@ -1,0 +1,209 @@
+"""Ranking: the fusion arithmetic (pure unit tests) and hybrid search through the engine."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mem0_mcp import AsyncMemory, MemoryConfig
+from mem0_mcp.filters import Condition
+from mem0_mcp.fusion import (
+    DENSE_WEIGHT,
+    KEYWORD_SATURATION,
+    convex_fusion,
+    convex_score,
+    keyword_strength,
+)
+from mem0_mcp.keywords import KeywordEncoder
+from mem0_mcp.vector_stores.base import ScoredPoint
+
+# --- convex fusion --------------------------------------------------------------------------
+
+
+def _ids(points: list[ScoredPoint]) -> list[str]:
+    return [p.id for p in points]
+
+
+def test_convex_fusion_orders_by_the_combined_score() -> None:
+    cosine = {"semantic": 0.80, "both": 0.50, "weak": 0.10}
+    bm25 = {"keyword": 30.0, "both": 12.0}
+    fused = convex_fusion(cosine, bm25, {})
+    assert _ids(fused) == ["keyword", "both", "semantic", "weak"]
+    assert [p.score for p in fused] == sorted((p.score for p in fused), reverse=True)
+    # Each score is exactly the documented formula.
+    for p in fused:
+        expected = DENSE_WEIGHT * max(cosine.get(p.id, 0.0), 0.0) + (1 - DENSE_WEIGHT) * (
+            bm25.get(p.id, 0.0) / (bm25.get(p.id, 0.0) + KEYWORD_SATURATION)
+        )
+        assert p.score == pytest.approx(expected)
+
+
+def test_convex_fusion_weights_move_the_balance() -> None:
+    cosine = {"a": 0.9, "b": 0.2}
+    bm25 = {"a": 1.0, "b": 40.0}
+    assert _ids(convex_fusion(cosine, bm25, {}, dense_weight=1.0)) == ["a", "b"]
+    assert _ids(convex_fusion(cosine, bm25, {}, dense_weight=0.0)) == ["b", "a"]
+    # A larger saturation constant weakens the keyword side.
+    assert _ids(convex_fusion(cosine, bm25, {}, dense_weight=0.3, saturation=10.0)) == ["b", "a"]
+    assert _ids(convex_fusion(cosine, bm25, {}, dense_weight=0.3, saturation=1e6)) == ["a", "b"]
+
+
+def test_convex_fusion_breaks_ties_by_cosine_then_id() -> None:
+    # Equal fused scores (exact in binary floating point): 0.5·0.75 = 0.5·0.25 + 0.5·20/40.
+    # "x" has the higher cosine; "m" and "n" tie on everything.
+    w = 0.5
+    cosine = {"x": 0.75, "y": 0.25, "m": 0.3, "n": 0.3}
+    bm25 = {"y": 20.0}
+    fused = convex_fusion(cosine, bm25, {}, dense_weight=w, saturation=20.0)
+    assert fused[0].score == fused[1].score == 0.375
+    assert _ids(fused) == ["x", "y", "m", "n"]
+    assert _ids(convex_fusion(cosine, bm25, {}, dense_weight=w)) == _ids(
+        convex_fusion(dict(reversed(cosine.items())), bm25, {}, dense_weight=w)
+    )
+
+
+def test_convex_fusion_of_nothing_is_nothing() -> None:
+    assert convex_fusion({}, {}, {}) == []
+    only_dense = convex_fusion({"a": 0.5}, {}, {"a": {"data": "x"}})
+    assert only_dense == [ScoredPoint("a", DENSE_WEIGHT * 0.5, {"data": "x"})]
+    only_keywords = convex_fusion({}, {"a": KEYWORD_SATURATION}, {})
+    assert only_keywords[0].score == pytest.approx((1 - DENSE_WEIGHT) * 0.5)
+    assert only_keywords[0].payload == {}
+
+
+def test_convex_fusion_rejects_bad_parameters() -> None:
+    with pytest.raises(ValueError, match="dense_weight"):
+        convex_fusion({"a": 1.0}, {}, {}, dense_weight=1.5)
+    with pytest.raises(ValueError, match="saturation"):
+        convex_fusion({"a": 1.0}, {}, {}, saturation=0.0)
+
+
+@given(
+    cos=st.floats(min_value=-1.0, max_value=1.0),
+    bm25=st.floats(min_value=0.0, max_value=1e6),
+    weight=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_convex_score_is_within_0_and_1_and_monotonic(
+    cos: float, bm25: float, weight: float
+) -> None:
+    score = convex_score(cos, bm25, dense_weight=weight)
+    assert 0.0 <= score <= 1.0
+    assert convex_score(min(cos + 0.1, 1.0), bm25, dense_weight=weight) >= score
+    assert convex_score(cos, bm25 + 1.0, dense_weight=weight) >= score
+    # No keyword match: never above the dense weight.
+    assert convex_score(cos, 0.0, dense_weight=weight) <= weight + 1e-12
+
+
+def test_keyword_strength() -> None:
+    assert keyword_strength(0.0) == 0.0 and keyword_strength(-1.0) == 0.0
+    assert keyword_strength(KEYWORD_SATURATION) == pytest.approx(0.5)
+    assert 0.0 < keyword_strength(1.0) < keyword_strength(10.0) < keyword_strength(1e9) < 1.0
+
+
+# --- keywords -------------------------------------------------------------------------------
+
+
+def test_keyword_encoder_stems_and_drops_stop_words() -> None:
+    enc = KeywordEncoder()
+    assert enc.query("what is the").indices == []  # stop words only
+    q = enc.query("running shoes")
+    d = enc.document("She runs in her new shoe")
+    assert set(q.indices) <= set(d.indices)  # run ~ running, shoe ~ shoes
+    assert all(v == 1.0 for v in q.values)
+    assert all(0.0 < v < 2.2 for v in enc.document("one two three").values)  # < k1 + 1
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+FILLER = [
+    "I started learning the cello last spring",
+    "My sister lives in Porto with her two kids",
+    "We adopted a grey cat called Mochi",
+    "I prefer trains to planes for trips under six hours",
+    "The team retro is every other Thursday",
+    "I am training for a half marathon in October",
+    "My favourite bakery closes early on Sundays",
+    "I switched my phone plan to save money",
+    "The garden needs watering twice a week in summer",
+    "I usually read science fiction before bed",
+    "Our landlord raised the rent by five percent",
+    "I keep my passwords in a hardware key",
+    "The car is due for an oil change in March",
+    "I have a dentist appointment next Tuesday",
+    "My manager approved my vacation in August",
+    "I bought noise cancelling headphones for the office",
+    "The book club is reading Middlemarch this month",
+    "I volunteer at the food bank on Saturdays",
+    "The printer on the third floor is broken again",
+    "I want to learn to make sourdough bread",
+]
+TICKETS = [
+    f"Ticket QX-{code} about the login page is closed"
+    for code in ("7713", "1377", "3717", "7137", "1737", "3177", "7317")
+]
+TARGET = "The quarterly rent invoice for the Lisbon office is filed under reference QX-7731"
+
+
+async def test_hybrid_finds_a_rare_code_that_dense_search_misses(
+    any_backend_config: MemoryConfig,
+) -> None:
+    async with AsyncMemory(any_backend_config) as memory:
+        await memory.add(
+            [{"role": "user", "content": t} for t in FILLER + TICKETS + [TARGET]],
+            user_id="ops",
+            dedup=False,
+        )
+        query = "Where is QX-7731 filed?"
+        dense = (await memory.search(query, user_id="ops", search_mode="dense", limit=3)).results
+        hybrid = (await memory.search(query, user_id="ops", limit=3)).results
+        # The embedding barely sees the digits: the look-alike ticket codes come first.
+        assert TARGET not in [h.memory for h in dense]
+        assert dense[0].memory.startswith("Ticket QX-")
+        # The keyword side knows "7731" occurs in one memory only.
+        assert hybrid[0].memory == TARGET
+        assert memory.config.search_mode == "hybrid"  # the default mode is the hybrid one
+
+
+async def test_hybrid_scores_are_exact_for_every_candidate(config: MemoryConfig) -> None:
+    """A memory found by one signal only still gets its true score from the other: the
+    fused score equals the formula over a direct cosine and a direct BM25 lookup."""
+    async with AsyncMemory(config) as memory:
+        await memory.add(
+            [{"role": "user", "content": t} for t in FILLER + TICKETS + [TARGET]],
+            user_id="ops",
+            dedup=False,
+        )
+        query = "rent for the office"
+        # limit 2: 20 candidates per signal out of 28 memories, so some candidates come from
+        # one signal only; limit 30: every memory is a candidate of both.
+        hits = (await memory.search(query, user_id="ops", limit=2)).results
+        many = (await memory.search(query, user_id="ops", limit=30)).results
+        assert len(many) == 28 and [h.id for h in hits] == [h.id for h in many[:2]]
+        vector = await memory.embedder.embed_query(query)
+        sparse = memory.keywords.query(query)
+        for hit in hits + many:
+            only = Condition("id", "eq", hit.id)
+            [cos] = await memory.vector_store.search(vector, filter=only, limit=1)
+            kw = await memory.vector_store.search_sparse(sparse, filter=only, limit=1)
+            expected = convex_score(cos.score, kw[0].score if kw else 0.0)
+            assert hit.score == pytest.approx(expected, abs=1e-6)
+            assert 0.0 <= (hit.score or 0.0) <= 1.0
+
+
+async def test_hybrid_with_a_stop_word_query_and_threshold(config: MemoryConfig) -> None:
+    async with AsyncMemory(config) as memory:
+        await memory.add([{"role": "user", "content": t} for t in FILLER], user_id="u")
+        # Nothing but stop words: the keyword side is empty, dense still ranks.
+        hits = (await memory.search("what is it that I have?", user_id="u", limit=5)).results
+        assert len(hits) == 5
+        assert all(0.0 <= (h.score or 0.0) <= DENSE_WEIGHT + 1e-9 for h in hits)
+        # Threshold applies to the fused score.
+        all_hits = (await memory.search("cello lessons", user_id="u", limit=20)).results
+        cut = all_hits[0].score or 0.0
+        kept = (await memory.search("cello lessons", user_id="u", limit=20, threshold=cut)).results
+        assert [h.id for h in kept] == [all_hits[0].id] or all(
+            math.isclose(h.score or 0.0, cut) for h in kept[1:]
+        )
