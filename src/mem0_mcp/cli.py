@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check the setup: model, store, settings")
     _add_common(doctor)
+    _add_transfer_parsers(sub)
     return parser
 
 
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(_serve(config, print_config=args.print_client_config))
         elif args.command == "doctor":
             asyncio.run(_doctor(config))
+        elif args.command in ("export", "import"):
+            _transfer(args)
     except ConfigError as exc:
         sys.stderr.write(f"mem0-mcp: {exc}\n")
         raise SystemExit(2) from None
@@ -199,3 +202,77 @@ async def _doctor(config: MemoryConfig) -> None:
         f"{time.perf_counter() - started:.2f} s; data dir {config.data_dir}; vector store "
         f"{config.vector_store}; LLM provider {config.llm_provider}\n"
     )
+
+
+# --- export / import ---------------------------------------------------------------------------
+
+
+def _add_transfer_parsers(sub: Any) -> None:
+    """``export FILE`` / ``import FILE``: move a store between backends (see transfer.py)."""
+    export = sub.add_parser(
+        "export",
+        help="write every memory (with vectors) and all history to a JSON Lines file",
+        description="Write the store to FILE (JSON Lines; gzip when FILE ends in .gz). Stop "
+        "any server using an embedded store first: it holds the store's lock.",
+    )
+    imp = sub.add_parser(
+        "import",
+        help="merge an export file into the configured store (idempotent)",
+        description="Merge FILE into the configured store: memories upserted by id, history "
+        "rows inserted by id, so re-running adds nothing. Use MEM0_MCP_QDRANT_URL (and "
+        "MEM0_MCP_QDRANT_API_KEY) to import into a Qdrant server.",
+    )
+    for command in (export, imp):
+        _add_common(command)
+        command.add_argument("file", type=Path, help="the export file (.jsonl or .jsonl.gz)")
+        command.add_argument(
+            "--vector-store", choices=["edge", "qdrant"], help="backend (MEM0_MCP_VECTOR_STORE)"
+        )
+        command.add_argument("--qdrant-url", help="Qdrant server URL (MEM0_MCP_QDRANT_URL)")
+        command.add_argument("--collection", help="collection name (MEM0_MCP_COLLECTION)")
+        command.add_argument(
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="progress bar on stderr (default: only on a terminal)",
+        )
+    imp.add_argument(
+        "--reembed",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="auto: recompute vectors when the file's embedding model or dimension differs "
+        "from this store's (default); never: refuse such a file; always: recompute all",
+    )
+
+
+def _transfer(args: argparse.Namespace) -> None:
+    from .errors import Mem0MCPError
+    from .transfer import run_export, run_import
+
+    try:
+        config = MemoryConfig.load(
+            args.config,
+            data_dir=args.data_dir,
+            log_level=args.log_level,
+            vector_store=args.vector_store,
+            qdrant_url=args.qdrant_url,
+            collection=args.collection,
+        )
+        if args.command == "export":
+            stats = asyncio.run(run_export(config, args.file, progress=args.progress))
+            sys.stderr.write(
+                f"exported {stats.memories} memories and {stats.history} history rows to "
+                f"{args.file} in {stats.seconds:.1f} s\n"
+            )
+        else:
+            stats = asyncio.run(
+                run_import(config, args.file, reembed=args.reembed, progress=args.progress)
+            )
+            sys.stderr.write(
+                f"imported {stats.memories} memories ({stats.reembedded} re-embedded) and "
+                f"{stats.history} history rows ({stats.history_new} new) from {args.file} in "
+                f"{stats.seconds:.1f} s\n"
+            )
+    except Mem0MCPError as exc:
+        sys.stderr.write(f"mem0-mcp {args.command}: {exc}\n")
+        raise SystemExit(2) from None

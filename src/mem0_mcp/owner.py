@@ -28,6 +28,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,6 +83,28 @@ def socket_path(data_dir: Path) -> Path:
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
     base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
     return base / f"mem0-mcp-{digest}.sock"
+
+
+@contextlib.contextmanager
+def exclusive(config: MemoryConfig) -> Iterator[None]:
+    """Hold the store's owner lock for a one-off job that opens ``AsyncMemory`` directly
+    (``mem0-mcp export`` / ``import``), so it never writes beside a running server.
+
+    Raises ``StoreUnavailableError`` at once when a server owns ``config.data_dir``.
+    """
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(config.data_dir / "owner.lock", thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreUnavailableError(
+            f"a mem0-mcp server is using the store in {config.data_dir}; stop it (every "
+            "client that launched one) and run this again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class SharedMemory:
