@@ -40,9 +40,7 @@ class LoadResult:
         return self.calls / self.seconds
 
     def p(self, tool: str | None, q: float) -> float:
-        values = sorted(
-            v for t, vs in self.latencies.items() if tool in (None, t) for v in vs
-        )
+        values = sorted(v for t, vs in self.latencies.items() if tool in (None, t) for v in vs)
         return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
@@ -54,19 +52,27 @@ async def _client(url: str, env: dict, who: int, calls: int, result: LoadResult)
         for i in range(calls):
             roll = rng.random()
             if roll < 0.4 or not latest:
-                tool, args = "add_memory", {
-                    "text": f"user {who} fact {i}: code {rng.randrange(10**8)}", "user_id": user,
-                    "infer": False,
-                }
+                tool, args = (
+                    "add_memory",
+                    {
+                        "text": f"user {who} fact {i}: code {rng.randrange(10**8)}",
+                        "user_id": user,
+                        "infer": False,
+                    },
+                )
             elif roll < 0.75:
-                tool, args = "search_memories", {"query": f"fact {rng.randrange(i + 1)}",
-                                                 "user_id": user, "limit": 5}
+                tool, args = (
+                    "search_memories",
+                    {"query": f"fact {rng.randrange(i + 1)}", "user_id": user, "limit": 5},
+                )
             elif roll < 0.85:
                 tool, args = "get_memory", {"memory_id": rng.choice(list(latest))}
             elif roll < 0.95:
                 mid = rng.choice(list(latest))
-                tool, args = "update_memory", {"memory_id": mid,
-                                               "text": f"user {who} revised {i}: {rng.random()}"}
+                tool, args = (
+                    "update_memory",
+                    {"memory_id": mid, "text": f"user {who} revised {i}: {rng.random()}"},
+                )
             else:
                 tool, args = "memory_history", {"memory_id": rng.choice(list(latest))}
             started = time.perf_counter()
@@ -105,14 +111,18 @@ def main() -> None:
         env = server_env(Path(tmp) / "data", model_dir)
         with http_server(env, transport="streamable-http") as url:
             result = asyncio.run(run_load(url, env, args.clients, args.calls))
-    print(f"{args.clients} clients x {args.calls} calls over streamable HTTP: "
-          f"{result.calls} calls in {result.seconds:.1f} s = {result.throughput:.0f} calls/s; "
-          f"errors {len(result.errors)}; lost {len(result.lost)}")
+    print(
+        f"{args.clients} clients x {args.calls} calls over streamable HTTP: "
+        f"{result.calls} calls in {result.seconds:.1f} s = {result.throughput:.0f} calls/s; "
+        f"errors {len(result.errors)}; lost {len(result.lost)}"
+    )
     print(f"all calls p50 {result.p(None, 0.5):.1f} ms, p95 {result.p(None, 0.95):.1f} ms")
     for tool in sorted(result.latencies):
         n = len(result.latencies[tool])
-        print(f"  {tool:16s} n={n:4d} p50 {statistics.median(result.latencies[tool]):6.1f} ms "
-              f"p95 {result.p(tool, 0.95):6.1f} ms")
+        print(
+            f"  {tool:16s} n={n:4d} p50 {statistics.median(result.latencies[tool]):6.1f} ms "
+            f"p95 {result.p(tool, 0.95):6.1f} ms"
+        )
     if result.errors or result.lost:
         raise SystemExit(1)
 

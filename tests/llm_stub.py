@@ -280,4 +280,3 @@ def llm_server() -> Iterator[LLMStub]:
     """A running ``LLMStub``, stopped after the test."""
     with LLMStub.running() as stub:
         yield stub
-

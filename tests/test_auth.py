@@ -12,7 +12,6 @@ import httpx
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-
 from mcp_harness import MEM0_MCP, ToolFailed, call, free_port, http_server, server_env
 
 TOKENS = {"alice-token": {"user_id": "alice"}, "bob-token": {"user_id": "bob"}, "admin": {}}
@@ -91,7 +90,10 @@ def test_serving_beyond_loopback_without_tokens_is_refused(tmp_path: Path, model
     env = server_env(tmp_path / "data", model_dir)
     proc = subprocess.run(
         [MEM0_MCP, "serve", "--transport", "http", "--host", "0.0.0.0", "--port", str(free_port())],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "MEM0_MCP_AUTH_TOKENS" in proc.stderr and "refusing" in proc.stderr
@@ -102,7 +104,9 @@ def test_dns_rebinding_host_header_is_rejected(tmp_path: Path, model_dir: Path) 
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
     with http_server(env) as url:
         response = httpx.post(
-            f"{url}/mcp", json=init, timeout=5,
+            f"{url}/mcp",
+            json=init,
+            timeout=5,
             headers={"Host": "evil.example.com", "Accept": "application/json, text/event-stream"},
         )
     assert response.status_code in (400, 403, 421)

@@ -33,7 +33,9 @@ def _run_and_kill(data_dir: Path, model_dir: Path, seed: int, rng: random.Random
     the ("BEGIN"|"ACK", data) lines it printed."""
     proc = subprocess.Popen(
         [sys.executable, str(WORKER), str(data_dir), str(model_dir), str(seed)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     lines: list[tuple] = []
     kill_after = rng.randrange(5, 60)

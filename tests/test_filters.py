@@ -140,6 +140,7 @@ def test_epoch_numbers() -> None:
 def test_bare_date_means_the_whole_utc_day() -> None:
     start, end = ts("2024-05-01T00:00:00"), ts("2024-05-02T00:00:00")
     day = And((Condition("created_ts", "gte", start), Condition("created_ts", "lt", end)))
+
     def parsed(op: str) -> object:
         return parse_filters({"created_at": {op: "2024-05-01"}})
 

@@ -27,16 +27,40 @@ from mem0_mcp.filters import parse_filters
 from mem0_mcp.server import build_server
 
 TOOLS = [
-    "add_memory", "search_memories", "update_memory", "delete_memory", "memory_history",
-    "get_memory", "list_memories", "delete_all_memories",
+    "add_memory",
+    "search_memories",
+    "update_memory",
+    "delete_memory",
+    "memory_history",
+    "get_memory",
+    "list_memories",
+    "delete_all_memories",
 ]
-KEYS = ["topic", "n", "created_at", "updated_at", "user_id", "id", "memory", "a.b", "AND",
-        "OR", "NOT", "", "$where", "x" * 300]
+KEYS = [
+    "topic",
+    "n",
+    "created_at",
+    "updated_at",
+    "user_id",
+    "id",
+    "memory",
+    "a.b",
+    "AND",
+    "OR",
+    "NOT",
+    "",
+    "$where",
+    "x" * 300,
+]
 OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains", "regex", "*"]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
-    st.text(max_size=40), st.sampled_from(["2026-01-01", "not a date", "*", str(uuid.uuid4())]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.sampled_from(["2026-01-01", "not a date", "*", str(uuid.uuid4())]),
 )
 json_values = st.recursive(
     scalars,
@@ -52,26 +76,33 @@ filters = st.recursive(
         max_size=3,
     ),
     lambda inner: st.one_of(
-        st.dictionaries(st.sampled_from(["AND", "OR", "NOT"]), st.lists(inner, max_size=3),
-                        max_size=2),
+        st.dictionaries(
+            st.sampled_from(["AND", "OR", "NOT"]), st.lists(inner, max_size=3), max_size=2
+        ),
         inner,
     ),
     max_leaves=10,
 )
 ids = st.one_of(
-    st.none(), st.text(max_size=20), st.sampled_from(["", " ", "a\x00b", "x" * 300]),
+    st.none(),
+    st.text(max_size=20),
+    st.sampled_from(["", " ", "a\x00b", "x" * 300]),
     st.integers(),
 )
 texts = st.one_of(
-    st.none(), st.text(max_size=60), st.sampled_from(["", "   ", "\ud800"]),
+    st.none(),
+    st.text(max_size=60),
+    st.sampled_from(["", "   ", "\ud800"]),
     st.integers(0, 70_000).map(lambda n: "y" * n),
 )
 memory_ids = st.one_of(st.text(max_size=40), st.uuids().map(str), st.integers(), st.none())
 messages = st.one_of(
     st.lists(
         st.fixed_dictionaries(
-            {"role": st.sampled_from(["user", "assistant", "system", "tool", ""]),
-             "content": texts},
+            {
+                "role": st.sampled_from(["user", "assistant", "system", "tool", ""]),
+                "content": texts,
+            },
             optional={"name": ids},
         ),
         max_size=3,
@@ -81,11 +112,19 @@ messages = st.one_of(
 arguments = st.fixed_dictionaries(
     {},
     optional={
-        "text": texts, "messages": messages, "query": texts, "user_id": ids, "agent_id": ids,
-        "run_id": ids, "metadata": json_values, "filters": st.one_of(filters, json_values),
+        "text": texts,
+        "messages": messages,
+        "query": texts,
+        "user_id": ids,
+        "agent_id": ids,
+        "run_id": ids,
+        "metadata": json_values,
+        "filters": st.one_of(filters, json_values),
         "limit": st.one_of(st.integers(-5, 500), st.text(max_size=3)),
         "threshold": st.one_of(st.floats(allow_nan=True), st.integers(-2, 3)),
-        "offset": st.integers(-5, 10**12), "memory_id": memory_ids, "infer": json_values,
+        "offset": st.integers(-5, 10**12),
+        "memory_id": memory_ids,
+        "infer": json_values,
     },
 )
 

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
-
 from mcp_harness import MEM0_MCP, ToolFailed, call, connect, free_port, http_server, server_env
 
 
@@ -23,8 +21,11 @@ async def _add_many(session, who: str, n: int) -> list[str]:
     ids = []
     for i in range(n):
         result = await call(
-            session, "add_memory", text=f"{who} remembers fact number {i} about topic {who}-{i}",
-            user_id="shared", infer=False,
+            session,
+            "add_memory",
+            text=f"{who} remembers fact number {i} about topic {who}-{i}",
+            user_id="shared",
+            infer=False,
         )
         ids.append(result["results"][0]["id"])
     return ids
@@ -49,7 +50,8 @@ async def test_three_stdio_servers_and_one_http_server_share_one_store(
                 listed = await call(session, "list_memories", user_id="shared", limit=100)
                 assert {i["id"] for i in listed["results"]} == written
             # A write through one process is visible through another at once.
-            mid = (await call(a, "add_memory", text="written via a", user_id="x"))["results"][0]["id"]
+            added = await call(a, "add_memory", text="written via a", user_id="x")
+            mid = added["results"][0]["id"]
             assert (await call(c, "get_memory", memory_id=mid))["memory"] == "written via a"
             await call(b, "update_memory", memory_id=mid, text="updated via b")
             history = await call(http_client, "memory_history", memory_id=mid)
@@ -63,7 +65,9 @@ async def test_owner_killed_mid_traffic_survivors_take_over_and_nothing_acknowle
     port = free_port()
     owner = subprocess.Popen(
         [MEM0_MCP, "serve", "--transport", "streamable-http", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -83,8 +87,13 @@ async def test_owner_killed_mid_traffic_survivors_take_over_and_nothing_acknowle
             async def writer(session, who: str) -> None:
                 for i in range(30):
                     try:
-                        r = await call(session, "add_memory", text=f"{who} note {i}: {who}{i}x",
-                                       user_id="u", infer=False)
+                        r = await call(
+                            session,
+                            "add_memory",
+                            text=f"{who} note {i}: {who}{i}x",
+                            user_id="u",
+                            infer=False,
+                        )
                         acknowledged.append(r["results"][0]["id"])
                     except ToolFailed as exc:  # only a call in flight at the kill may fail
                         failures.append(str(exc))

@@ -10,7 +10,6 @@ from typing import Any
 
 import mcp_types as types
 import pytest
-
 from mcp_harness import ToolFailed, call, connect, server_env
 
 
@@ -49,7 +48,8 @@ async def test_add_memory_uses_the_clients_model_end_to_end(env: dict[str, str])
     async with connect("stdio", env, sampling_callback=model) as session:
         added = await call(session, "add_memory", text="Hi, I live in Lisbon!", user_id="alice")
         assert [(e["event"], e["memory"]) for e in added["results"]] == [("ADD", "Lives in Lisbon")]
-        assert len(model.seen) == 1 and "Hi, I live in Lisbon!" in model.seen[0].messages[0].content.text
+        assert len(model.seen) == 1
+        assert "Hi, I live in Lisbon!" in model.seen[0].messages[0].content.text
         mid = added["results"][0]["id"]
 
         model.facts = ["Moved to Porto"]
@@ -60,7 +60,8 @@ async def test_add_memory_uses_the_clients_model_end_to_end(env: dict[str, str])
         ]
         assert len(model.seen) == 3  # two sampling calls for this add, never more
         history = await call(session, "memory_history", memory_id=mid)
-        assert [h["new_memory"] for h in history["results"]] == ["Lives in Lisbon", "Lives in Porto"]
+        trail = [h["new_memory"] for h in history["results"]]
+        assert trail == ["Lives in Lisbon", "Lives in Porto"]
 
 
 async def test_sampling_works_from_a_process_that_forwards_to_the_owner(

@@ -51,8 +51,16 @@ def peer_env(extra: dict[str, str] | None = None, *, inherit: bool = True) -> di
     """
     env = dict(os.environ) if inherit else {}
     # Never let a peer pick up real credentials or an LLM endpoint from the caller's shell.
-    for key in ("OPENAI_API_KEY", "OPENROUTER_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY",
-                "QDRANT_URL", "QDRANT_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+    for key in (
+        "OPENAI_API_KEY",
+        "OPENROUTER_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "QDRANT_URL",
+        "QDRANT_API_KEY",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+    ):
         env.pop(key, None)
     env.update(
         {
@@ -89,6 +97,8 @@ def missing_setup(peer: str) -> str | None:
         return f"peer venv {venv_dir(peer)} is missing: run `python bench/peers/setup.py` first"
     for repo in (EMBEDDING_REPO, BM25_REPO):
         if not (repo_cache_dir(repo) / "refs" / "main").is_file():
-            return (f"offline model {repo} is not laid out under {FASTEMBED_CACHE}: "
-                    "run `python bench/peers/setup.py` first")
+            return (
+                f"offline model {repo} is not laid out under {FASTEMBED_CACHE}: "
+                "run `python bench/peers/setup.py` first"
+            )
     return None

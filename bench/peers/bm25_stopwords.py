@@ -35,9 +35,23 @@ from pathlib import Path
 
 # fastembed 0.9.1 fastembed/sparse/bm25.py: supported_languages minus tamil (no file on the hub).
 LANGUAGES = (
-    "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek",
-    "hungarian", "italian", "norwegian", "portuguese", "romanian", "russian", "spanish",
-    "swedish", "turkish",
+    "arabic",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hungarian",
+    "italian",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "spanish",
+    "swedish",
+    "turkish",
 )
 
 # NLTK's English stop-word list (nltk_data corpora/stopwords/english), in its own order.
@@ -91,8 +105,11 @@ def build(out_dir: Path) -> dict[str, int]:
         counts[language] = len(confirmed)
     # The hub's config.json is empty; fastembed only checks that it exists.
     (out_dir / "config.json").write_text("{}\n", encoding="utf-8")
-    missing = [w for w in NLTK_ENGLISH if "'" not in w and w not in
-               (out_dir / "english.txt").read_text(encoding="utf-8").split()]
+    missing = [
+        w
+        for w in NLTK_ENGLISH
+        if "'" not in w and w not in (out_dir / "english.txt").read_text(encoding="utf-8").split()
+    ]
     if missing:
         raise SystemExit(f"Qdrant's English stop words disagree with NLTK's on {missing}")
     return counts

@@ -88,16 +88,26 @@ class Mem0Peer:
         env = C.peer_env({"MEM0_DIR": str(self.data_dir / ".mem0"), **self.extra_env})
         t0 = time.perf_counter()
         self.proc = await asyncio.create_subprocess_exec(
-            self.python, str(RUNNER),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=self._log_fh,
-            env=env, cwd=str(self.data_dir), limit=256 * 1024 * 1024,
+            self.python,
+            str(RUNNER),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log_fh,
+            env=env,
+            cwd=str(self.data_dir),
+            limit=256 * 1024 * 1024,
         )
         self.hello = await self.request("hello", timeout=self.start_timeout)
         self.spawn_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         self.info = await self.request(
-            "init", timeout=self.start_timeout, data_dir=str(self.data_dir),
-            collection=self.collection, hybrid=self.hybrid, require_hybrid=self.require_hybrid)
+            "init",
+            timeout=self.start_timeout,
+            data_dir=str(self.data_dir),
+            collection=self.collection,
+            hybrid=self.hybrid,
+            require_hybrid=self.require_hybrid,
+        )
         self.init_ms_wall = (time.perf_counter() - t0) * 1000
         return self.info
 
@@ -154,78 +164,131 @@ class Mem0Peer:
                 raw = await asyncio.wait_for(proc.stdout.readline(), timeout or self.timeout)
             except TimeoutError:
                 proc.kill()
-                raise Mem0PeerError(f"mem0 runner: '{op}' timed out after "
-                                    f"{timeout or self.timeout:.0f}s; runner killed",
-                                    log_tail=self._log_tail()) from None
+                raise Mem0PeerError(
+                    f"mem0 runner: '{op}' timed out after "
+                    f"{timeout or self.timeout:.0f}s; runner killed",
+                    log_tail=self._log_tail(),
+                ) from None
             except (BrokenPipeError, ConnectionResetError) as e:
                 raise Mem0PeerError(f"mem0 runner died ({e})", log_tail=self._log_tail()) from e
         if not raw:
             rc = await proc.wait()
-            raise Mem0PeerError(f"mem0 runner exited (code {rc}) during '{op}'",
-                                log_tail=self._log_tail())
+            raise Mem0PeerError(
+                f"mem0 runner exited (code {rc}) during '{op}'", log_tail=self._log_tail()
+            )
         resp = json.loads(raw)
         if resp.get("id") != rid:
             raise Mem0PeerError(f"mem0 runner: response id {resp.get('id')!r} != {rid}")
         if not resp.get("ok"):
             err = resp.get("error") or {}
             warn = "".join(f"\n  warning: {w}" for w in resp.get("warnings") or [])
-            raise Mem0PeerError(f"mem0 runner: '{op}' failed: {err.get('type')}: "
-                                f"{err.get('message')}{warn}\n{err.get('traceback', '')}",
-                                error=err)
+            raise Mem0PeerError(
+                f"mem0 runner: '{op}' failed: {err.get('type')}: "
+                f"{err.get('message')}{warn}\n{err.get('traceback', '')}",
+                error=err,
+            )
         result = resp.get("result") or {}
         if resp.get("warnings"):
             result.setdefault("_warnings", resp["warnings"])
         return result
 
     # ------------------------------------------------------------ operations
-    async def add(self, text: str, *, user_id: str | None = None, agent_id: str | None = None,
-                  run_id: str | None = None, metadata: dict | None = None) -> dict:
-        return await self.request("add", text=text, user_id=user_id, agent_id=agent_id,
-                                  run_id=run_id, metadata=metadata)
+    async def add(
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict | None = None,
+    ) -> dict:
+        return await self.request(
+            "add", text=text, user_id=user_id, agent_id=agent_id, run_id=run_id, metadata=metadata
+        )
 
-    async def add_many(self, items: Iterable[dict], *, concurrency: int = 1,
-                       timeout: float | None = None) -> dict:
+    async def add_many(
+        self, items: Iterable[dict], *, concurrency: int = 1, timeout: float | None = None
+    ) -> dict:
         """items: ``{"text", "user_id"|"agent_id"|"run_id", "metadata"?}`` dicts."""
         items = list(items)
-        return await self.request("add_many", items=items, concurrency=concurrency,
-                                  timeout=timeout or max(self.timeout, 0.5 * len(items)))
+        return await self.request(
+            "add_many",
+            items=items,
+            concurrency=concurrency,
+            timeout=timeout or max(self.timeout, 0.5 * len(items)),
+        )
 
-    async def search(self, query: str, *, user_id: str | None = None,
-                     agent_id: str | None = None, run_id: str | None = None,
-                     filters: dict | None = None, limit: int = 10,
-                     threshold: float | None = None, explain: bool = True) -> dict:
-        return await self.request("search", query=query, user_id=user_id, agent_id=agent_id,
-                                  run_id=run_id, filters=filters, limit=limit,
-                                  threshold=threshold, explain=explain)
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict | None = None,
+        limit: int = 10,
+        threshold: float | None = None,
+        explain: bool = True,
+    ) -> dict:
+        return await self.request(
+            "search",
+            query=query,
+            user_id=user_id,
+            agent_id=agent_id,
+            run_id=run_id,
+            filters=filters,
+            limit=limit,
+            threshold=threshold,
+            explain=explain,
+        )
 
-    async def search_many(self, queries: Iterable[dict], *, limit: int = 10,
-                          threshold: float | None = None, explain: bool = True,
-                          timeout: float | None = None) -> dict:
+    async def search_many(
+        self,
+        queries: Iterable[dict],
+        *,
+        limit: int = 10,
+        threshold: float | None = None,
+        explain: bool = True,
+        timeout: float | None = None,
+    ) -> dict:
         """queries: ``{"query", scope..., "filters"?, "limit"?}`` dicts."""
         queries = list(queries)
-        return await self.request("search_many", queries=queries, limit=limit,
-                                  threshold=threshold, explain=explain,
-                                  timeout=timeout or max(self.timeout, 0.5 * len(queries)))
+        return await self.request(
+            "search_many",
+            queries=queries,
+            limit=limit,
+            threshold=threshold,
+            explain=explain,
+            timeout=timeout or max(self.timeout, 0.5 * len(queries)),
+        )
 
     async def get(self, memory_id: str) -> dict:
         return await self.request("get", memory_id=memory_id)
 
-    async def get_all(self, *, user_id: str | None = None, agent_id: str | None = None,
-                      run_id: str | None = None, limit: int = 100) -> dict:
-        return await self.request("get_all", user_id=user_id, agent_id=agent_id, run_id=run_id,
-                                  limit=limit)
+    async def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> dict:
+        return await self.request(
+            "get_all", user_id=user_id, agent_id=agent_id, run_id=run_id, limit=limit
+        )
 
-    async def update(self, memory_id: str, text: str | None = None,
-                     metadata: dict | None = None) -> dict:
+    async def update(
+        self, memory_id: str, text: str | None = None, metadata: dict | None = None
+    ) -> dict:
         return await self.request("update", memory_id=memory_id, text=text, metadata=metadata)
 
     async def delete(self, memory_id: str) -> dict:
         return await self.request("delete", memory_id=memory_id)
 
-    async def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
-                         run_id: str | None = None) -> dict:
-        return await self.request("delete_all", user_id=user_id, agent_id=agent_id,
-                                  run_id=run_id)
+    async def delete_all(
+        self, *, user_id: str | None = None, agent_id: str | None = None, run_id: str | None = None
+    ) -> dict:
+        return await self.request("delete_all", user_id=user_id, agent_id=agent_id, run_id=run_id)
 
     async def history(self, memory_id: str) -> dict:
         return await self.request("history", memory_id=memory_id)

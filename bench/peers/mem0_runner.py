@@ -104,8 +104,13 @@ import _netguard  # noqa: E402
 
 _netguard.install()
 
-for _k, _v in {"MEM0_TELEMETRY": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-               "DO_NOT_TRACK": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
+for _k, _v in {
+    "MEM0_TELEMETRY": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
     os.environ.setdefault(_k, _v)
 for _k in ("OPENAI_API_KEY", "OPENROUTER_API_KEY", "OPENAI_BASE_URL"):
     os.environ.pop(_k, None)
@@ -166,9 +171,13 @@ class Runner:
 
     # ------------------------------------------------------------------ ops
     async def op_hello(self, req: dict) -> dict:
-        return {"pid": os.getpid(), "python": sys.version.split()[0], "versions": _versions(),
-                "fastembed_cache": os.environ.get("FASTEMBED_CACHE_PATH"),
-                "hf_hub_offline": os.environ.get("HF_HUB_OFFLINE")}
+        return {
+            "pid": os.getpid(),
+            "python": sys.version.split()[0],
+            "versions": _versions(),
+            "fastembed_cache": os.environ.get("FASTEMBED_CACHE_PATH"),
+            "hf_hub_offline": os.environ.get("HF_HUB_OFFLINE"),
+        }
 
     async def op_init(self, req: dict) -> dict:
         if self.memory is not None:
@@ -186,19 +195,31 @@ class Runner:
         import mem0
         from mem0 import AsyncMemory
         from mem0.configs.base import MemoryConfig
+
         import_ms = (time.perf_counter() - t0) * 1000
         self.mem0_version = getattr(mem0, "__version__", None) or _versions().get("mem0ai")
 
         config = {
-            "embedder": {"provider": "fastembed",
-                         "config": {"model": model, "embedding_dims": dims}},
-            "vector_store": {"provider": "qdrant",
-                             "config": {"collection_name": collection,
-                                        "embedding_model_dims": dims,
-                                        "path": str(data_dir / "qdrant")}},
-            "llm": {"provider": "openai",
-                    "config": {"model": "never-called", "api_key": "sk-unused-never-called",
-                               "openai_base_url": DUMMY_LLM_URL}},
+            "embedder": {
+                "provider": "fastembed",
+                "config": {"model": model, "embedding_dims": dims},
+            },
+            "vector_store": {
+                "provider": "qdrant",
+                "config": {
+                    "collection_name": collection,
+                    "embedding_model_dims": dims,
+                    "path": str(data_dir / "qdrant"),
+                },
+            },
+            "llm": {
+                "provider": "openai",
+                "config": {
+                    "model": "never-called",
+                    "api_key": "sk-unused-never-called",
+                    "openai_base_url": DUMMY_LLM_URL,
+                },
+            },
             "history_db_path": str(data_dir / "history.db"),
         }
         t0 = time.perf_counter()
@@ -218,8 +239,9 @@ class Runner:
         keyword_supported = type(vs).keyword_search is not _base_keyword_search()
         if not want_hybrid:
             vs._has_bm25_slot = False  # mem0 then neither encodes nor queries BM25
-        self.hybrid = bool(want_hybrid and keyword_supported and vs._has_bm25_slot
-                           and encoder is not None)
+        self.hybrid = bool(
+            want_hybrid and keyword_supported and vs._has_bm25_slot and encoder is not None
+        )
         self._wrap_keyword_search(vs)
         bm25 = getattr(encoder, "model", None)
         hybrid = {
@@ -227,8 +249,12 @@ class Runner:
             "active": self.hybrid,
             "store_supports_keyword_search": keyword_supported,
             "bm25_sparse_slot": bool(getattr(vs, "_has_bm25_slot", False)),
-            "bm25_encoder": (f"{type(encoder).__name__}/{type(bm25).__name__}"
-                             f" ({getattr(encoder, 'model_name', '?')})" if encoder else None),
+            "bm25_encoder": (
+                f"{type(encoder).__name__}/{type(bm25).__name__}"
+                f" ({getattr(encoder, 'model_name', '?')})"
+                if encoder
+                else None
+            ),
             "bm25_language": getattr(bm25, "language", None),
             "bm25_stopwords": len(getattr(bm25, "stopwords", ()) or ()),
             "lemmatizer": _lemmatizer_state(),
@@ -245,10 +271,18 @@ class Runner:
             "init_ms": construct_ms,
             "bm25_load_ms": bm25_load_ms,
             "hybrid": hybrid,
-            "embedder": {"class": type(embedder).__name__, "model": embedder.config.model,
-                         "dims": embedder.config.embedding_dims},
-            "config": config | {"llm": {"provider": "openai", "config": {
-                "model": "never-called", "openai_base_url": DUMMY_LLM_URL}}},
+            "embedder": {
+                "class": type(embedder).__name__,
+                "model": embedder.config.model,
+                "dims": embedder.config.embedding_dims,
+            },
+            "config": config
+            | {
+                "llm": {
+                    "provider": "openai",
+                    "config": {"model": "never-called", "openai_base_url": DUMMY_LLM_URL},
+                }
+            },
             "data_dir": str(data_dir),
         }
 
@@ -309,11 +343,17 @@ class Runner:
         t0 = time.perf_counter()
         await asyncio.gather(*(one(i, it) for i, it in enumerate(items)))
         total_ms = (time.perf_counter() - t0) * 1000
-        return {"ids": ids, "ms": times, "total_ms": total_ms, "errors": errors,
-                "concurrency": concurrency}
+        return {
+            "ids": ids,
+            "ms": times,
+            "total_ms": total_ms,
+            "errors": errors,
+            "concurrency": concurrency,
+        }
 
-    async def _search_one(self, req: dict, limit: int, threshold: float | None,
-                          explain: bool) -> dict:
+    async def _search_one(
+        self, req: dict, limit: int, threshold: float | None, explain: bool
+    ) -> dict:
         mem = self._mem()
         filters = dict(req.get("filters") or {})
         filters.update(_scope(req))
@@ -326,21 +366,24 @@ class Runner:
         hits = []
         for r in out.get("results", []):
             details = r.get("score_details") or {}
-            hits.append({
-                "id": r.get("id"),
-                "text": r.get("memory"),
-                "score": r.get("score"),
-                "semantic_score": details.get("semantic_score"),
-                "bm25_score": details.get("bm25_score"),
-                "entity_boost": details.get("entity_boost"),
-                **{k: r[k] for k in SCOPE_KEYS if k in r},
-                "metadata": r.get("metadata"),
-            })
+            hits.append(
+                {
+                    "id": r.get("id"),
+                    "text": r.get("memory"),
+                    "score": r.get("score"),
+                    "semantic_score": details.get("semantic_score"),
+                    "bm25_score": details.get("bm25_score"),
+                    "entity_boost": details.get("entity_boost"),
+                    **{k: r[k] for k in SCOPE_KEYS if k in r},
+                    "metadata": r.get("metadata"),
+                }
+            )
         return {"hits": hits, "ms": ms}
 
     async def op_search(self, req: dict) -> dict:
-        return await self._search_one(req, int(req.get("limit", 10)), req.get("threshold"),
-                                      bool(req.get("explain", True)))
+        return await self._search_one(
+            req, int(req.get("limit", 10)), req.get("threshold"), bool(req.get("explain", True))
+        )
 
     async def op_search_many(self, req: dict) -> dict:
         limit = int(req.get("limit", 10))
@@ -350,8 +393,11 @@ class Runner:
         t0 = time.perf_counter()
         for q in req.get("queries") or []:
             try:
-                results.append(await self._search_one(q, int(q.get("limit", limit)),
-                                                      q.get("threshold", threshold), explain))
+                results.append(
+                    await self._search_one(
+                        q, int(q.get("limit", limit)), q.get("threshold", threshold), explain
+                    )
+                )
             except Exception as e:
                 results.append({"error": {"type": type(e).__name__, "message": str(e)}})
         return {"results": results, "total_ms": (time.perf_counter() - t0) * 1000}
@@ -367,8 +413,9 @@ class Runner:
 
     async def op_update(self, req: dict) -> dict:
         t0 = time.perf_counter()
-        out = await self._mem().update(req["memory_id"], text=req.get("text"),
-                                       metadata=req.get("metadata"))
+        out = await self._mem().update(
+            req["memory_id"], text=req.get("text"), metadata=req.get("metadata")
+        )
         return {"result": out, "ms": (time.perf_counter() - t0) * 1000}
 
     async def op_delete(self, req: dict) -> dict:
@@ -387,11 +434,14 @@ class Runner:
         return {"history": out, "ms": (time.perf_counter() - t0) * 1000}
 
     async def op_stats(self, req: dict) -> dict:
-        return {"llm_calls": self.llm_calls, "hybrid": self.hybrid,
-                "keyword_search_calls": self.keyword_calls,
-                "keyword_search_returned_none": self.keyword_none,
-                "keyword_search_hits": self.keyword_hits,
-                "netguard_blocked": list(_netguard.blocked)}
+        return {
+            "llm_calls": self.llm_calls,
+            "hybrid": self.hybrid,
+            "keyword_search_calls": self.keyword_calls,
+            "keyword_search_returned_none": self.keyword_none,
+            "keyword_search_hits": self.keyword_hits,
+            "netguard_blocked": list(_netguard.blocked),
+        }
 
     async def op_close(self, req: dict) -> dict:
         if self.memory is not None:
@@ -432,8 +482,9 @@ def _send(obj: dict) -> None:
 
 async def main() -> None:
     level = os.environ.get("MEM0_RUNNER_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(stream=sys.stderr, level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     collector = _Collect()
     logging.getLogger().addHandler(collector)
     runner = Runner()
@@ -467,9 +518,16 @@ async def main() -> None:
             resp = {"id": rid, "op": op, "ok": True, "result": result}
         except Exception as e:
             log.debug("request failed", exc_info=True)
-            resp = {"id": rid, "op": op, "ok": False,
-                    "error": {"type": type(e).__name__, "message": str(e),
-                              "traceback": traceback.format_exc(limit=8)}}
+            resp = {
+                "id": rid,
+                "op": op,
+                "ok": False,
+                "error": {
+                    "type": type(e).__name__,
+                    "message": str(e),
+                    "traceback": traceback.format_exc(limit=8),
+                },
+            }
         resp["warnings"] = collector.records
         resp["wall_ms"] = (time.perf_counter() - t0) * 1000
         _send(resp)

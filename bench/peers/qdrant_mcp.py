@@ -52,26 +52,30 @@ except ImportError:  # imported with bench/peers itself on sys.path
 LAUNCHER = C.PEERS_DIR / "_qdrant_mcp_launch.py"
 STORE_TOOL = "qdrant-store"
 FIND_TOOL = "qdrant-find"
-_ENTRY_RE = re.compile(r"<entry><content>(.*?)</content><metadata>(.*?)</metadata></entry>",
-                       re.DOTALL)
+_ENTRY_RE = re.compile(
+    r"<entry><content>(.*?)</content><metadata>(.*?)</metadata></entry>", re.DOTALL
+)
 
 
 class QdrantMCPError(RuntimeError):
     pass
 
 
-def server_env(data_dir: Path, collection: str, search_limit: int,
-               extra: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(
+    data_dir: Path, collection: str, search_limit: int, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment the server is started with (on top of the SDK's safe defaults)."""
     env = C.peer_env(inherit=False)
-    env.update({
-        "QDRANT_LOCAL_PATH": str(data_dir / "qdrant"),
-        "COLLECTION_NAME": collection,
-        "EMBEDDING_PROVIDER": "fastembed",
-        "EMBEDDING_MODEL": C.EMBEDDING_MODEL,
-        "QDRANT_SEARCH_LIMIT": str(search_limit),
-        "FASTMCP_LOG_LEVEL": os.environ.get("FASTMCP_LOG_LEVEL", "WARNING"),
-    })
+    env.update(
+        {
+            "QDRANT_LOCAL_PATH": str(data_dir / "qdrant"),
+            "COLLECTION_NAME": collection,
+            "EMBEDDING_PROVIDER": "fastembed",
+            "EMBEDDING_MODEL": C.EMBEDDING_MODEL,
+            "QDRANT_SEARCH_LIMIT": str(search_limit),
+            "FASTMCP_LOG_LEVEL": os.environ.get("FASTMCP_LOG_LEVEL", "WARNING"),
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -142,8 +146,11 @@ class QdrantMCPPeer:
         else:  # the console script itself, as an MCP client config would name it
             command, args = str(py.parent / "mcp-server-qdrant"), []
         return StdioServerParameters(
-            command=command, args=args, cwd=str(self.data_dir),
-            env=server_env(self.data_dir, self.collection, self.search_limit, self.extra_env))
+            command=command,
+            args=args,
+            cwd=str(self.data_dir),
+            env=server_env(self.data_dir, self.collection, self.search_limit, self.extra_env),
+        )
 
     async def start(self) -> float:
         """Spawn the server and complete the MCP handshake; returns ``startup_ms``."""
@@ -161,20 +168,25 @@ class QdrantMCPPeer:
         t0 = time.perf_counter()
         read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
         session = await stack.enter_async_context(
-            ClientSession(read, write, read_timeout_seconds=self.call_timeout))
+            ClientSession(read, write, read_timeout_seconds=self.call_timeout)
+        )
         try:
             with anyio.fail_after(self.init_timeout):
                 init = await session.initialize()
         except TimeoutError as e:
-            raise QdrantMCPError(f"mcp-server-qdrant did not answer initialize within "
-                                 f"{self.init_timeout:.0f}s; see {self.log_path}") from e
+            raise QdrantMCPError(
+                f"mcp-server-qdrant did not answer initialize within "
+                f"{self.init_timeout:.0f}s; see {self.log_path}"
+            ) from e
         self.startup_ms = (time.perf_counter() - t0) * 1000
         self.session = session
         info = getattr(init, "server_info", None) or getattr(init, "serverInfo", None)
-        self.server_info = {"name": getattr(info, "name", None),
-                            "version": getattr(info, "version", None),
-                            "protocol_version": getattr(init, "protocol_version", None),
-                            "packages": C.installed_versions("qdrant-mcp")}
+        self.server_info = {
+            "name": getattr(info, "name", None),
+            "version": getattr(info, "version", None),
+            "protocol_version": getattr(init, "protocol_version", None),
+            "packages": C.installed_versions("qdrant-mcp"),
+        }
         listed = await session.list_tools()
         self.tools = [t.name for t in listed.tools]
         missing = {STORE_TOOL, FIND_TOOL} - set(self.tools)

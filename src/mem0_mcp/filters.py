@@ -178,7 +178,7 @@ def parse_filters(filters: Mapping[str, Any], *, max_depth: int = 8) -> Filter:
     if not isinstance(filters, Mapping):
         raise InvalidInputError(
             "filters",
-            f"must be a JSON object such as {{\"topic\": \"work\"}}, not {_kind(filters)}",
+            f'must be a JSON object such as {{"topic": "work"}}, not {_kind(filters)}',
         )
     if not filters:
         raise InvalidInputError("filters", "is empty; omit it or give at least one condition")
@@ -218,7 +218,7 @@ def _parse_logical(op: str, value: Any, *, path: str, depth: int, max_depth: int
     else:
         raise InvalidInputError(
             _field(path),
-            f"{op} takes a list of filter objects, e.g. {{\"{op}\": [{{...}}, {{...}}]}}",
+            f'{op} takes a list of filter objects, e.g. {{"{op}": [{{...}}, {{...}}]}}',
         )
     if not items:
         raise InvalidInputError(_field(path), f"{op} needs at least one filter object")
@@ -286,8 +286,7 @@ class _Target:
         if op not in allowed:
             raise InvalidInputError(
                 field,
-                f"operator {op!r} does not apply to {self.name!r}; "
-                f"use one of {', '.join(allowed)}",
+                f"operator {op!r} does not apply to {self.name!r}; use one of {', '.join(allowed)}",
             )
         if self.kind == "time":
             return _time_condition(self.path, op, value, field)
@@ -341,7 +340,7 @@ def _resolve_key(key: str, field: str) -> _Target:
             raise InvalidInputError(
                 field,
                 f"bad metadata key {key!r}: dots separate nested keys, so no segment may be "
-                'empty, and keys may not contain \'"\', \'[\' or \']\'',
+                "empty, and keys may not contain '\"', '[' or ']'",
             )
     quoted = [s if _PLAIN_SEGMENT.match(s) else f'"{s}"' for s in segments]
     return _Target("metadata." + ".".join(quoted), "metadata", key)
@@ -366,8 +365,7 @@ def _time_condition(path: str, op: str, value: Any, field: str) -> Filter:
 def _instant(value: Any, field: str) -> tuple[float, float | None]:
     """Epoch seconds for a time value; with the end of the day too when it is a bare date."""
     hint = (
-        "give an ISO 8601 date ('2025-01-31'), datetime ('2025-01-31T09:30:00Z') "
-        "or epoch seconds"
+        "give an ISO 8601 date ('2025-01-31'), datetime ('2025-01-31T09:30:00Z') or epoch seconds"
     )
     if isinstance(value, bool):
         raise InvalidInputError(field, f"expected a date or time, got a boolean; {hint}")
@@ -442,7 +440,7 @@ def _scalar(op: str, value: Any, field: str) -> str | int | float | bool:
 def _scalar_list(op: str, value: Any, field: str) -> list[str | int | float | bool]:
     if not isinstance(value, list | tuple):
         raise InvalidInputError(
-            field, f"{op} needs a list of values, e.g. [\"a\", \"b\"], got {_kind(value)}"
+            field, f'{op} needs a list of values, e.g. ["a", "b"], got {_kind(value)}'
         )
     if not value:
         raise InvalidInputError(field, f"{op} needs a non-empty list")
