@@ -146,7 +146,9 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 async def _searches(memory: Any, qs: list[tuple[str, str]], n: int) -> dict[str, Any]:
     from mem0_mcp.memory import _scope_filter
     from mem0_mcp.models import Scope
+    from mem0_mcp.retrieval import FUSION_DEPTH, MIN_DEPTH
 
+    depth = max(10 * FUSION_DEPTH, MIN_DEPTH)  # what a default search (limit 10) asks
     hybrid: list[float] = []
     dense: list[float] = []
     embed: list[float] = []
@@ -166,17 +168,20 @@ async def _searches(memory: Any, qs: list[tuple[str, str]], n: int) -> dict[str,
         embed.append(t.ms)
         flt = _scope_filter(Scope(user_id=ue))
         with Timer() as t:
-            await memory.vector_store.search(vector, filter=flt, limit=40)
+            await memory.vector_store.search(vector, filter=flt, limit=depth)
         store_dense.append(t.ms)
         with Timer() as t:
-            await memory.vector_store.search_sparse(memory.keywords.query(qe), filter=flt, limit=40)
+            await memory.vector_store.search_sparse(
+                memory.keywords.query(qe), filter=flt, limit=depth
+            )
         store_sparse.append(t.ms)
     return {
         "search_hybrid": summary(hybrid),
         "search_dense": summary(dense),
         "embed_query": summary(embed),
-        "store_dense_top40": summary(store_dense),
-        "store_sparse_top40": summary(store_sparse),
+        "store_depth": depth,
+        "store_dense_top": summary(store_dense),
+        "store_sparse_top": summary(store_sparse),
     }
 
 

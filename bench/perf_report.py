@@ -107,10 +107,10 @@ def engine_table(results: dict[str, Any]) -> str:
         ),
         row("· query embedding, ms p50 / p95", lambda v: _pp(v.get("embed_query")), lambda v: "–"),
         row(
-            "· store: dense top-40 / keyword top-40, ms p50",
+            "· store: one dense / one keyword query (the ranker's depth), ms p50",
             lambda v: (
-                f"{_f(_get(v, 'store_dense_top40', 'p50'), 2)} / "
-                f"{_f(_get(v, 'store_sparse_top40', 'p50'), 2)}"
+                f"{_f(_get(v, 'store_dense_top', 'p50'), 2)} / "
+                f"{_f(_get(v, 'store_sparse_top', 'p50'), 2)} (top-{v.get('store_depth', '?')})"
             ),
             lambda v: "–",
         ),
@@ -304,7 +304,7 @@ def hnsw_table(results: dict[str, Any]) -> str:
         return ""
     rows = [
         [
-            f"{r['scope']:,}",
+            f"{r['scope']:,}" + ("" if r.get("filtered", True) else " (no filter)"),
             _pp(r.get("exact")),
             _pp(r.get("hnsw")) if r.get("hnsw") else "–",
             _f(r.get("recall_at_10"), 3) if r.get("recall_at_10") is not None else "–",

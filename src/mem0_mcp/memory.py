@@ -532,13 +532,12 @@ class AsyncMemory:
         min_score = validation.threshold(threshold)
         scope = validation.scope(self.config, user_id, agent_id, run_id)
         flt = all_of(_scope_filter(scope), self._parse_filters(filters))
-        vector = await self.embedder.embed_query(q)
         hits = await retrieval.rank(
             self.vector_store,
             self.keywords,
             mode=search_mode or self.config.search_mode,
             query=q,
-            vector=vector,
+            query_vector=self.embedder.embed_query(q),
             filter=flt,
             limit=n,
         )

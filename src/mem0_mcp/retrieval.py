@@ -20,6 +20,7 @@ LoCoMo (docs/benchmarks.md, "LoCoMo retrieval").
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Literal
 
 from .filters import Condition, Filter, all_of
@@ -42,26 +43,29 @@ async def rank(
     *,
     mode: SearchMode,
     query: str,
-    vector: list[float],
+    query_vector: Awaitable[list[float]],
     filter: Filter | None,
     limit: int,
 ) -> list[ScoredPoint]:
     """The ``limit`` best memories matching ``filter``, best first.
 
+    ``query_vector`` is the query's embedding, still being computed: the keyword search
+    needs none and runs meanwhile (the model and the store each release the other's core).
     ``score``: cosine similarity (``dense``); in ``hybrid``,
     ``0.3 · max(cosine, 0) + 0.7 · bm25 / (bm25 + 25)`` (see the module docstring).
     """
-    if mode == "dense":
-        return await store.search(vector, filter=filter, limit=limit)
     sparse_query = keywords.query(query)
+    if mode == "dense" or not sparse_query.indices:
+        # Only stop words in a hybrid query: no memory can share a word with it.
+        hits = await store.search(await query_vector, filter=filter, limit=limit)
+        if mode == "dense":
+            return hits
+        return convex_fusion({h.id: h.score for h in hits}, {}, _payloads(hits))
     depth = max(limit * FUSION_DEPTH, MIN_DEPTH)
-    if not sparse_query.indices:  # only stop words: no memory can share a word with it
-        dense_only = await store.search(vector, filter=filter, limit=limit)
-        return convex_fusion({h.id: h.score for h in dense_only}, {}, _payloads(dense_only))
-    dense, sparse = await asyncio.gather(
-        store.search(vector, filter=filter, limit=depth),
-        store.search_sparse(sparse_query, filter=filter, limit=depth),
+    vector, sparse = await asyncio.gather(
+        query_vector, store.search_sparse(sparse_query, filter=filter, limit=depth)
     )
+    dense = await store.search(vector, filter=filter, limit=depth)
     cosine = {h.id: h.score for h in dense}
     bm25 = {h.id: h.score for h in sparse}
     payloads = _payloads(sparse) | _payloads(dense)

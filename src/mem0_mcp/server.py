@@ -159,7 +159,14 @@ def build_server(memory: AsyncMemory | SharedMemory, *, name: str = "mem0-mcp") 
         filters: Filters = None,
         limit: Annotated[int, Field(ge=1, le=max_limit, description="Most results.")] = 10,
         threshold: Annotated[
-            float | None, Field(ge=0, le=1, description="Minimum score (0-1).")
+            float | None,
+            Field(
+                ge=0,
+                le=1,
+                description="Drop results scoring below this (0-1). Scores are low by design: "
+                "semantic similarity gives at most 0.3, shared rare words the rest, and a good "
+                "match often scores 0.05-0.4. Usually leave unset and use `limit`.",
+            ),
         ] = None,
     ) -> SearchResult:
         """Find the memories most relevant to a query, best first, within the scope."""
