@@ -88,12 +88,18 @@ def http_server(env: dict[str, str], transport: str = "http", port: int | None =
 
 @asynccontextmanager
 async def connect(
-    transport: str, env: dict[str, str], *, url: str | None = None, **session_kwargs: Any
+    transport: str,
+    env: dict[str, str],
+    *,
+    url: str | None = None,
+    terminate_on_close: bool = True,
+    **session_kwargs: Any,
 ) -> AsyncIterator[ClientSession]:
     """An initialised client session to a server on ``transport``.
 
     For stdio a server process is spawned with ``env``; for HTTP transports ``url`` is the
-    base URL of a running server (see ``http_server``).
+    base URL of a running server (see ``http_server``). ``terminate_on_close=False`` skips
+    the streamable-HTTP session's closing DELETE, for a server that has already exited.
     """
     if transport == "stdio":
         params = StdioServerParameters(command=MEM0_MCP, args=["serve"], env=env)
@@ -101,7 +107,7 @@ async def connect(
     elif transport == "sse":
         streams_cm = sse_client(f"{url}/sse")
     else:
-        streams_cm = streamable_http_client(f"{url}/mcp")
+        streams_cm = streamable_http_client(f"{url}/mcp", terminate_on_close=terminate_on_close)
     async with streams_cm as (read, write):
         async with ClientSession(read, write, **session_kwargs) as session:
             await session.initialize()

@@ -153,6 +153,29 @@ async def test_list_pages_newest_first(memory: AsyncMemory) -> None:
     assert listed == list(reversed(ids)) and page3.next_offset is None
 
 
+async def test_list_pages_list_memories_of_one_instant_each_exactly_once(
+    memory: AsyncMemory,
+) -> None:
+    # One add stamps all its memories with one created_at; the store returns such ties in
+    # no fixed order, which once made pages repeat some memories and skip others.
+    await memory.add("an older note", user_id="u")
+    batch = await memory.add(
+        [{"role": "user", "content": f"note {i} about subject {i}"} for i in range(60)],
+        user_id="u",
+    )
+    await memory.add("a newer note", user_id="u")
+    for size in (7, 25, 100):
+        listed: list[str] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = await memory.get_all(user_id="u", limit=size, offset=offset)
+            listed += [i.memory for i in page.results]
+            offset = page.next_offset
+        assert len(listed) == len(set(listed)) == 62
+        assert listed[0] == "a newer note" and listed[-1] == "an older note"
+        assert set(listed[1:-1]) == {e.memory for e in batch.results}
+
+
 async def test_search_finds_the_semantically_right_memory_first(memory: AsyncMemory) -> None:
     facts = [
         "My favourite food is pizza",

@@ -58,28 +58,37 @@ async def test_three_stdio_servers_and_one_http_server_share_one_store(
             assert [h["event"] for h in history["results"]] == ["ADD", "UPDATE"]
 
 
-async def test_owner_killed_mid_traffic_survivors_take_over_and_nothing_acknowledged_is_lost(
-    tmp_path: Path, model_dir: Path
-) -> None:
-    env = server_env(tmp_path / "data", model_dir)
+def _ready_http_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """A streamable-HTTP server process on a free port and its base URL, once ``/health``
+    says it is ready (store open, model loaded)."""
     port = free_port()
-    owner = subprocess.Popen(
+    proc = subprocess.Popen(
         [MEM0_MCP, "serve", "--transport", "streamable-http", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).json()["ready"]:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("the server did not get ready")
+        time.sleep(0.1)
+
+
+async def test_owner_killed_mid_traffic_survivors_take_over_and_nothing_acknowledged_is_lost(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    env = server_env(tmp_path / "data", model_dir)
+    owner, url = _ready_http_server(env)  # the first process to open the store owns it
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:  # the owner is the first process to open the store
-            try:
-                if httpx.get(f"{url}/health", timeout=1).json()["ready"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "owner did not get ready"
-            time.sleep(0.1)
         async with connect("stdio", env) as a, connect("stdio", env) as b:
             acknowledged: list[str] = []
             failures: list[str] = []
@@ -127,6 +136,50 @@ async def test_sigterm_finishes_and_releases_the_store_for_the_next_process(
     assert not (tmp_path / "data" / "owner.sock").exists()
     async with connect("stdio", env) as session:
         assert (await call(session, "get_memory", memory_id=mid))["memory"] == "persist me"
+
+
+async def test_sigterm_lets_the_call_in_flight_finish_and_answer(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    env = server_env(tmp_path / "data", model_dir)
+    server, url = _ready_http_server(env)
+    try:
+        # Embedding 200 turns (the most one call takes) needs seconds on 2 cores: SIGTERM
+        # lands while it runs.
+        messages = [
+            {
+                "role": "user",
+                "content": f"turn {i}: I keep note number {i} about subject {i}, written down "
+                f"after the long meeting on project {i} so that nothing of it is forgotten",
+            }
+            for i in range(200)
+        ]
+        async with connect("streamable-http", env, url=url, terminate_on_close=False) as session:
+            await session.list_tools()  # cached now: the SDK would fetch it after the call
+            pending = asyncio.create_task(
+                call(session, "add_memory", messages=messages, user_id="u", infer=False)
+            )
+            await asyncio.sleep(0.5)
+            assert not pending.done(), "the add finished before the signal; make it longer"
+            server.send_signal(signal.SIGTERM)
+            result = await asyncio.wait_for(pending, 120)
+        assert [e["event"] for e in result["results"]] == ["ADD"] * 200
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+    # The next process finds every acknowledged memory, each with its history row.
+    async with connect("stdio", env) as session:
+        stored: set[str] = set()
+        offset: int | None = 0
+        while offset is not None:
+            page = await call(session, "list_memories", user_id="u", limit=100, offset=offset)
+            stored |= {item["id"] for item in page["results"]}
+            offset = page["next_offset"]
+        assert stored == {e["id"] for e in result["results"]}
+        history = await call(session, "memory_history", memory_id=result["results"][-1]["id"])
+        assert [h["event"] for h in history["results"]] == ["ADD"]
 
 
 def test_health_reveals_nothing_private(tmp_path: Path, model_dir: Path) -> None:

@@ -562,15 +562,34 @@ class AsyncMemory:
         limit: int = 100,
         offset: int = 0,
     ) -> ListResult:
-        """Memories in scope, newest first, ``limit`` per page from ``offset``."""
+        """Memories in scope, newest first (ties by id), ``limit`` per page from ``offset``.
+
+        Paging with ``next_offset`` lists every memory exactly once while the scope is not
+        written to. Costs grow with ``offset`` (each page reads the ones before it).
+        """
         await self.open()
         n = validation.limit(limit, self.config)
         skip = validation.offset(offset)
         scope = validation.scope(self.config, user_id, agent_id, run_id)
         flt = all_of(_scope_filter(scope), self._parse_filters(filters))
-        points = await self.vector_store.scroll(filter=flt, limit=n + 1, offset=skip)
-        items = [item_from_payload(p.id, p.payload) for p in points[:n]]
-        return ListResult(results=items, next_offset=skip + n if len(points) > n else None)
+        # The store orders by created_ts alone, and one add stamps all its memories with one
+        # instant: the store returns such ties in no fixed order, so paging with its own
+        # offset repeated some memories and skipped others. Pages are cut here instead, from
+        # every memory at or after the page's last instant, ordered by (instant, id).
+        points = await self.vector_store.scroll(filter=flt, limit=skip + n + 1)
+        more = len(points) > skip + n
+        if more:
+            last = points[-1].payload["created_ts"]
+            at_last = all_of(
+                flt, Condition("created_ts", "gte", last), Condition("created_ts", "lte", last)
+            )
+            ties = await self.vector_store.scroll(
+                filter=at_last, limit=await self.vector_store.count(filter=at_last)
+            )
+            points = [p for p in points if p.payload["created_ts"] != last] + ties
+        points.sort(key=lambda p: (-p.payload["created_ts"], p.id))
+        items = [item_from_payload(p.id, p.payload) for p in points[skip : skip + n]]
+        return ListResult(results=items, next_offset=skip + n if more else None)
 
     list = get_all  # mem0 calls it get_all; `list` reads better next to the MCP tool name
 

@@ -103,11 +103,11 @@ class VectorStore(Protocol):
         *,
         filter: Filter | None,
         limit: int,
-        offset: int = 0,
         with_vectors: bool = False,
     ) -> list[Point]:
-        """Points matching ``filter``, ordered by ``created_ts`` descending (newest first),
-        skipping ``offset`` of them."""
+        """The first ``limit`` points matching ``filter``, ordered by ``created_ts``
+        descending (newest first). Points sharing one ``created_ts`` come in no fixed order,
+        so callers page by ``created_ts`` (see ``AsyncMemory.get_all``), not by position."""
 
     async def count(self, *, filter: Filter | None) -> int:
         """Number of points matching ``filter``."""

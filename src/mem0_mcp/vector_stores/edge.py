@@ -179,10 +179,9 @@ class EdgeVectorStore:
         *,
         filter: Filter | None,
         limit: int,
-        offset: int = 0,
         with_vectors: bool = False,
     ) -> list[Point]:
-        """Points matching ``filter``, newest ``created_ts`` first, skipping ``offset``.
+        """Points matching ``filter``, newest ``created_ts`` first.
 
         Ordered natively (``order_by`` over the float index on ``created_ts``); points
         without ``created_ts`` are not listed.
@@ -191,7 +190,6 @@ class EdgeVectorStore:
             return []
         request = qe.QueryRequest(
             limit=limit,
-            offset=max(offset, 0),
             query=qe.OrderBy(ORDER_KEY, qe.Direction.Desc),
             filter=_native_filter(filter),
             with_payload=_PAYLOAD,

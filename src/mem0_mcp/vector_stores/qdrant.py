@@ -176,11 +176,10 @@ class QdrantVectorStore:
         *,
         filter: Filter | None,
         limit: int,
-        offset: int = 0,
         with_vectors: bool = False,
     ) -> list[Point]:
-        """Points matching ``filter``, newest ``created_ts`` first, skipping ``offset``
-        (native ``order_by``; points without ``created_ts`` are not listed)."""
+        """Points matching ``filter``, newest ``created_ts`` first (native ``order_by``;
+        points without ``created_ts`` are not listed)."""
         if limit <= 0:
             return []
         order = models.OrderByQuery(
@@ -191,7 +190,6 @@ class QdrantVectorStore:
             query=order,
             query_filter=_native_filter(filter),
             limit=limit,
-            offset=max(offset, 0),
             with_payload=_PAYLOAD,
             with_vectors=with_vectors,
         )
