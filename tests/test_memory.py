@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from mem0_mcp import AsyncMemory, MemoryConfig
-from mem0_mcp.errors import InvalidInputError, NotFoundError
+from mem0_mcp.errors import ConflictError, InvalidInputError, NotFoundError
 from mem0_mcp.history import JournalEntry
 from mem0_mcp.models import Scope
 
@@ -205,6 +205,24 @@ async def test_threshold_and_limit(memory: AsyncMemory) -> None:
     assert all((h.score or 0) >= 0.99 for h in strict)
 
 
+async def test_updated_at_filters_match_only_updated_memories(memory: AsyncMemory) -> None:
+    kept = (await memory.add("I collect stamps", user_id="f")).results[0]
+    changed = (await memory.add("I live in Lisbon", user_id="f")).results[0]
+    await memory.update(changed.id, "I live in Porto")
+    item = await memory.get(kept.id)
+
+    async def listed(filters: dict) -> list[str]:
+        return [i.id for i in (await memory.get_all(user_id="f", filters=filters)).results]
+
+    assert await listed({"updated_at": "*"}) == [changed.id]
+    assert await listed({"NOT": [{"updated_at": "*"}]}) == [kept.id]
+    assert await listed({"updated_at": {"gte": item.created_at}}) == [changed.id]
+    # History rows carry the instants the memory itself records.
+    current = await memory.get(changed.id)
+    history = (await memory.history(changed.id)).results
+    assert [h.created_at for h in history] == [current.created_at, current.updated_at]
+
+
 async def test_filters_narrow_search_and_list(memory: AsyncMemory) -> None:
     await memory.add("Booked a flight to Tokyo", user_id="alice", metadata={"topic": "travel"})
     await memory.add("Booked a table at Nobu", user_id="alice", metadata={"topic": "food"})
@@ -339,6 +357,54 @@ async def test_concurrent_writes_in_many_scopes_each_land_in_history_once(
         assert [e.event for e in events] == ["ADD", "UPDATE"]
         assert (await memory.get(mid)).memory == f"revised note {n}"
     assert await memory.history_store.pending() == []
+
+
+async def test_a_write_racing_delete_all_on_a_wider_scope_never_revives_a_memory(
+    memory: AsyncMemory,
+) -> None:
+    # update() locks the memory's own scope (alice + coach), delete_all(user_id) alice's:
+    # the two do not wait for each other, so the write lock's check must order them.
+    for _ in range(5):
+        mid = (await memory.add("I play the oboe", user_id="alice", agent_id="coach")).results[0].id
+        updated, wiped = await asyncio.gather(
+            memory.update(mid, "I play the bassoon"),
+            memory.delete_all(user_id="alice"),
+            return_exceptions=True,
+        )
+        assert isinstance(updated, ConflictError) or updated.memory == "I play the bassoon"
+        assert wiped.deleted == 1
+        assert (await memory.get_all(user_id="alice")).results == []
+        events = [e.event for e in (await memory.history(mid)).results]
+        assert events in (["ADD", "DELETE"], ["ADD", "UPDATE", "DELETE"])
+
+
+async def test_overlapping_delete_alls_delete_each_memory_once(memory: AsyncMemory) -> None:
+    added = await memory.add(
+        [{"role": "user", "content": f"note {i} on topic {i}"} for i in range(40)],
+        user_id="o",
+        agent_id="A",
+    )
+    counts = await asyncio.gather(
+        memory.delete_all(user_id="o"),
+        memory.delete_all(agent_id="A"),
+        memory.delete_all(user_id="o", agent_id="A"),
+    )
+    assert sum(c.deleted for c in counts) == 40
+    for event in added.results:
+        assert [e.event for e in (await memory.history(event.id)).results] == ["ADD", "DELETE"]
+
+
+async def test_an_update_racing_reset_leaves_nothing_behind(memory: AsyncMemory) -> None:
+    for i in range(5):
+        mid = (await memory.add(f"reset trial {i} about gardening", user_id="r")).results[0].id
+        updated, _ = await asyncio.gather(
+            memory.update(mid, f"reset trial {i} updated"), memory.reset(), return_exceptions=True
+        )
+        assert isinstance(updated, ConflictError | NotFoundError) or updated.event == "UPDATE"
+        stored = (await memory.get_all(user_id="r")).results
+        # Either the update came first and reset wiped it, or it found nothing to update.
+        assert stored == []
+        assert await memory.history_store.count_rows() == 0
 
 
 async def test_concurrent_identical_adds_store_one_memory(memory: AsyncMemory) -> None:

@@ -13,6 +13,7 @@ import pytest
 from mem0_mcp import AsyncMemory, MemoryConfig
 from mem0_mcp import transfer as T
 from mem0_mcp.cli import main as cli_main
+from mem0_mcp.errors import NotFoundError
 from mem0_mcp.transfer import TransferError, export_store, import_store, iter_points
 
 
@@ -117,9 +118,31 @@ async def test_import_twice_is_the_same_store(
         second = await import_store(mem, path, progress=False)
         twice = await _snapshot(mem)
     assert first.history_new == first.history == 14
-    assert (second.memories, second.history, second.history_new) == (11, 14, 0)
+    assert (second.memories, second.history, second.history_new, second.kept) == (11, 14, 0, 11)
     # qdrant-client's local mode re-normalises cosine vectors on every upsert (float32 ulps)
     _assert_same(once, twice, exact_vectors=target.vector_store == "edge")
+
+
+async def test_importing_again_after_the_target_changed_keeps_the_changes(
+    any_backend_config: MemoryConfig, tmp_path: Path
+) -> None:
+    source = _cfg(any_backend_config, tmp_path, "src", "edge")
+    target = _cfg(any_backend_config, tmp_path, "dst", any_backend_config.vector_store)
+    path = tmp_path / "dump.jsonl"
+    async with AsyncMemory(source) as mem:
+        ids = await _populate(mem)
+        await export_store(mem, path, progress=False)
+    async with AsyncMemory(target) as mem:
+        await import_store(mem, path, progress=False)
+        await mem.update(ids["lisbon"], "I live in Faro")
+        await mem.delete(ids["pin"])
+        again = await import_store(mem, path, progress=False)
+        assert again.kept == 11
+        assert (await mem.get(ids["lisbon"])).memory == "I live in Faro"
+        with pytest.raises(NotFoundError):
+            await mem.get(ids["pin"])
+        events = [e.event for e in (await mem.history(ids["pin"])).results]
+        assert events == ["ADD", "DELETE"]
 
 
 async def test_ties_in_created_ts_never_skip_or_repeat(

@@ -269,7 +269,8 @@ def _transfer(args: argparse.Namespace) -> None:
                 run_import(config, args.file, reembed=args.reembed, progress=args.progress)
             )
             sys.stderr.write(
-                f"imported {stats.memories} memories ({stats.reembedded} re-embedded) and "
+                f"imported {stats.memories} memories ({stats.reembedded} re-embedded, "
+                f"{stats.kept} kept as the store had them) and "
                 f"{stats.history} history rows ({stats.history_new} new) from {args.file} in "
                 f"{stats.seconds:.1f} s\n"
             )

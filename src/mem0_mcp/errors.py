@@ -34,6 +34,19 @@ class NotFoundError(Mem0MCPError, LookupError):
         )
 
 
+class ConflictError(Mem0MCPError):
+    """A memory this call planned to change was changed or deleted by another call first
+    (checked under the write lock that orders all writes); nothing of this call was applied."""
+
+    def __init__(self, memory_id: str) -> None:
+        self.memory_id = memory_id
+        super().__init__(
+            f"memory {memory_id!r} was changed or deleted by another call while this one was "
+            "being prepared, so nothing was applied; look at it again (get_memory or "
+            "search_memories) and retry"
+        )
+
+
 class ConfigError(Mem0MCPError):
     """The configuration cannot work (bad value, store/model mismatch, missing model)."""
 

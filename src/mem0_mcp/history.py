@@ -235,6 +235,18 @@ class HistoryStore:
     # Whole-table access for ``mem0-mcp export`` / ``import``: rows travel as dicts keyed by
     # ``HISTORY_COLUMNS`` (``is_deleted`` as a bool), in insertion (rowid) order.
 
+    async def deleted_among(self, memory_ids: Sequence[str]) -> set[str]:
+        """The ids among ``memory_ids`` that have a DELETE row."""
+        if not memory_ids:
+            return set()
+        marks = ",".join("?" * len(memory_ids))
+        async with self.db.execute(
+            "SELECT DISTINCT memory_id FROM history"
+            f" WHERE event = 'DELETE' AND memory_id IN ({marks})",
+            list(memory_ids),
+        ) as cursor:
+            return {r[0] for r in await cursor.fetchall()}
+
     async def count_rows(self) -> int:
         """Number of history rows."""
         async with self.db.execute("SELECT COUNT(*) FROM history") as cursor:

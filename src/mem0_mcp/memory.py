@@ -25,7 +25,7 @@ from . import pipeline, retrieval, validation
 from ._locks import KeyedLock
 from .config import MemoryConfig
 from .embeddings import Embedder
-from .errors import InvalidInputError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotFoundError
 from .filters import Condition, Filter, Not, all_of, parse_filters
 from .history import HistoryRow, HistoryStore, JournalEntry
 from .keywords import KeywordEncoder
@@ -43,7 +43,7 @@ from .models import (
     SearchResult,
     UpdateResult,
 )
-from .payload import build_payload, item_from_payload, scope_of, text_hash, utc_now
+from .payload import build_payload, iso, item_from_payload, scope_of, text_hash, utc_now
 from .vector_stores import VectorStore, create_vector_store
 from .vector_stores.base import Point, ScoredPoint, SparseVector
 
@@ -428,13 +428,14 @@ class AsyncMemory:
                 batch = await self.vector_store.scroll(filter=flt, limit=256)
                 if not batch:
                     break
-                await self._apply(
+                # A memory changed meanwhile is left out here and deleted on the next pass.
+                deleted += await self._apply(
                     [
                         Change("DELETE", p.id, p.payload["data"], p.payload["data"], p.payload)
                         for p in batch
-                    ]
+                    ],
+                    skip_stale=True,
                 )
-                deleted += len(batch)
         return DeleteAllResult(deleted=deleted)
 
     async def reset(self) -> None:
@@ -446,18 +447,30 @@ class AsyncMemory:
 
     # --- the single write path -----------------------------------------------------------
 
-    async def _apply(self, changes: Sequence[Change]) -> None:
-        """Make ``changes`` durable in history and the vector store, all or nothing."""
+    async def _apply(self, changes: Sequence[Change], *, skip_stale: bool = False) -> int:
+        """Make ``changes`` durable in history and the vector store, all or nothing; returns
+        how many were applied.
+
+        Each UPDATE / DELETE was planned from the memory's text at the time (``previous``).
+        Scope locks are per exact scope, so a call on a wider scope (``delete_all`` for a
+        user, an add reconciling against a user's agent-scoped memories) or ``reset`` can
+        change that memory first; under the write lock that orders every write, a memory
+        that is gone or holds another text makes the call raise ``ConflictError`` with
+        nothing applied, or with ``skip_stale`` leaves that change out.
+        """
         if not changes:
-            return
-        now = utc_now().isoformat()
+            return 0
+        deleted_at = iso(utc_now())
         rows = [
             HistoryRow(
                 memory_id=c.memory_id,
                 event=c.event,
                 old_memory=c.previous,
                 new_memory=None if c.event == "DELETE" else c.text,
-                created_at=now,
+                # The instant the memory itself records, so history and memory agree.
+                created_at=deleted_at
+                if c.event == "DELETE"
+                else c.payload.get("updated_at") or c.payload["created_at"],
                 actor_id=c.payload.get("actor_id"),
                 role=c.payload.get("role"),
                 scope=scope_of(c.payload),
@@ -465,13 +478,34 @@ class AsyncMemory:
             for c in changes
         ]
         journal = [self._journal_entry(c) for c in changes]
-        # One write at a time from commit to applied (~1 ms): the vector store then applies
+        # One write at a time from check to applied (~1 ms): the vector store then applies
         # changes in history order, even for two scopes touching one memory, and a crash
         # leaves at most this write's journal entries pending.
         async with self._write_lock:
-            seqs = await self.history_store.record(rows, journal)
-            await self._apply_to_vectors(journal)
-            await self.history_store.applied(seqs)
+            stale = await self._stale(changes)
+            if stale and not skip_stale:
+                raise ConflictError(next(iter(stale)))
+            kept = [
+                (r, j)
+                for c, r, j in zip(changes, rows, journal, strict=True)
+                if c.memory_id not in stale
+            ]
+            if kept:
+                seqs = await self.history_store.record([r for r, _ in kept], [j for _, j in kept])
+                await self._apply_to_vectors([j for _, j in kept])
+                await self.history_store.applied(seqs)
+        return len(kept)
+
+    async def _stale(self, changes: Sequence[Change]) -> set[str]:
+        """Ids of the UPDATE / DELETE targets that no longer hold the text they were planned
+        from (or no longer exist)."""
+        planned = {c.memory_id: c.previous for c in changes if c.event != "ADD"}
+        if not planned:
+            return set()
+        stored = {
+            p.id: p.payload.get("data") for p in await self.vector_store.retrieve(list(planned))
+        }
+        return {mid for mid, text in planned.items() if stored.get(mid) != text}
 
     def _journal_entry(self, change: Change) -> JournalEntry:
         if change.event == "DELETE":

@@ -22,6 +22,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime) -> str:
+    """ISO 8601 with microseconds always written (``isoformat`` drops a zero fraction)."""
+    return moment.isoformat(timespec="microseconds")
+
+
 def text_hash(text: str) -> str:
     """md5 hex digest of the UTF-8 text: mem0's exact-duplicate key."""
     return hashlib.md5(text.encode("utf-8")).hexdigest()
@@ -38,7 +43,7 @@ def build_payload(
     role: str | None = None,
 ) -> dict[str, Any]:
     """The payload of a memory whose text is ``text``."""
-    updated_at = updated.isoformat() if updated else None
+    updated_at = iso(updated) if updated else None
     return {
         "data": text,
         "hash": text_hash(text),
@@ -47,10 +52,12 @@ def build_payload(
         "run_id": scope.run_id,
         "actor_id": actor_id,
         "role": role,
-        "created_at": created.isoformat(),
+        "created_at": iso(created),
         "updated_at": updated_at,
         "created_ts": created.timestamp(),
-        "updated_ts": (updated or created).timestamp(),
+        # None until the first update, like updated_at: filters on updated_at ("*", ranges)
+        # then match only memories that were updated.
+        "updated_ts": updated.timestamp() if updated else None,
         "metadata": metadata,
         "_lc": lowercase_shadow(text, metadata),
     }

@@ -23,7 +23,10 @@ per line, told apart by ``type``:
 
 Import merges into the target store and is idempotent: memories are upserted by id and
 history rows inserted by id (a row already present is skipped), so running it twice gives
-the same store, and re-running after an interruption completes it. Memories already in
+the same store, and re-running after an interruption completes it. A memory the target
+holds in the same or a later version (last change time), or has deleted, is left as the
+target has it: re-running an import after the target was used never reverts an update or
+revives a deleted memory. Memories already in
 the target and absent from the file are kept (import into an empty data dir for an exact
 copy).
 
@@ -82,6 +85,7 @@ class TransferStats:
     history: int = 0
     history_new: int = 0  # import only: rows that were not in the target yet
     reembedded: int = 0  # import only: memories whose dense vector was recomputed
+    kept: int = 0  # import only: memories the target already had as new, or had deleted
     seconds: float = 0.0
 
 
@@ -333,6 +337,8 @@ async def _import_memories(
             else memory.keywords.document(payload["data"])
         )
         points.append(Point(id=str(obj["id"]), vector=vector, payload=payload, sparse=sparse))
+    points = await _newer_than_target(memory, points)
+    stats.kept += len(batch) - len(points)
     missing = [p for p in points if p.vector is None]
     if missing:
         vectors = await memory.embedder.embed([p.payload["data"] for p in missing])
@@ -340,7 +346,25 @@ async def _import_memories(
             p.vector = v
         stats.reembedded += len(missing)
     await memory.vector_store.upsert(points)
-    stats.memories += len(points)
+    stats.memories += len(batch)
+
+
+async def _newer_than_target(memory: AsyncMemory, points: list[Point]) -> list[Point]:
+    """The points the target should take: not ones it deleted, and not ones it holds in
+    the same or a later version (last change time), so re-running an import after the
+    target was used never reverts an update or revives a deleted memory."""
+    ids = [p.id for p in points]
+    deleted = await memory.history_store.deleted_among(ids)
+    held = {p.id: _changed_ts(p.payload) for p in await memory.vector_store.retrieve(ids)}
+    return [
+        p
+        for p in points
+        if p.id not in deleted and (p.id not in held or _changed_ts(p.payload) > held[p.id])
+    ]
+
+
+def _changed_ts(payload: dict[str, Any]) -> float:
+    return float(payload.get("updated_ts") or payload.get("created_ts") or 0.0)
 
 
 async def _import_history(
