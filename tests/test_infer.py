@@ -78,6 +78,24 @@ async def test_new_fact_is_added_with_one_llm_call(memory: AsyncMemory, stub: LL
     }
 
 
+async def test_a_forget_request_in_an_empty_scope_stores_nothing(
+    memory: AsyncMemory, stub: LLMStub
+) -> None:
+    stub.script(facts("Forget: that the user has a parrot"))
+    result = await memory.add("Please forget about my parrot", user_id="nobody-yet")
+    assert result.results == []
+    assert (await memory.get_all(user_id="nobody-yet")).results == []
+
+
+async def test_a_fact_over_the_size_limit_is_an_error_and_changes_nothing(
+    memory: AsyncMemory, stub: LLMStub
+) -> None:
+    stub.script(facts("Likes tea", "x" * (memory.config.max_text_bytes + 1)))
+    with pytest.raises(LLMError, match="byte limit"):
+        await memory.add("a very long story", user_id="big")
+    assert (await memory.get_all(user_id="big")).results == []
+
+
 async def test_same_fact_again_is_none(memory: AsyncMemory, stub: LLMStub) -> None:
     stub.script(facts("Lives in Lisbon"))
     first = (await memory.add("I live in Lisbon", user_id="alice")).results[0]

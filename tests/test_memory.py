@@ -13,7 +13,9 @@ import pytest
 from mem0_mcp import AsyncMemory, MemoryConfig
 from mem0_mcp.errors import ConflictError, InvalidInputError, NotFoundError
 from mem0_mcp.history import JournalEntry
+from mem0_mcp.memory import Change
 from mem0_mcp.models import Scope
+from mem0_mcp.payload import build_payload, utc_now
 
 
 async def test_add_then_search_get_and_list(memory: AsyncMemory) -> None:
@@ -413,3 +415,28 @@ async def test_concurrent_identical_adds_store_one_memory(memory: AsyncMemory) -
     )
     assert sorted(r.results[0].event for r in results) == ["ADD"] + ["NONE"] * 19
     assert len((await memory.get_all(user_id="a")).results) == 1
+
+
+async def test_numbers_the_store_cannot_keep_are_refused_up_front(memory: AsyncMemory) -> None:
+    with pytest.raises(InvalidInputError, match="64 bits"):
+        await memory.add("my lucky number", user_id="n", metadata={"n": 10**309})
+    with pytest.raises(InvalidInputError, match="64 bits"):
+        await memory.get_all(user_id="n", filters={"n": {"gt": 2**64}})
+    assert await memory.history_store.count_rows() == 0
+    assert (await memory.add("still working", user_id="n")).results[0].event == "ADD"
+
+
+async def test_a_write_the_vector_store_refuses_leaves_no_trace(config: MemoryConfig) -> None:
+    # Qdrant Edge cannot hold an integer beyond 64 bits; validation stops it first, so this
+    # goes below validation to reach the store with it, as any unforeseen refusal would.
+    async with AsyncMemory(config) as memory:
+        (vector,) = await memory.embedder.embed(["odd"])
+        payload = build_payload(
+            "odd", scope=Scope(user_id="u"), metadata={"n": 10**309}, created=utc_now()
+        )
+        with pytest.raises(TypeError):
+            await memory._apply([Change("ADD", str(uuid.uuid4()), "odd", None, payload, vector)])
+        assert await memory.history_store.count_rows() == 0
+        assert await memory.history_store.pending() == []
+    async with AsyncMemory(config) as memory:  # and the store opens and works as before
+        assert (await memory.add("even", user_id="u")).results[0].event == "ADD"

@@ -370,7 +370,7 @@ def _instant(value: Any, field: str) -> tuple[float, float | None]:
     if isinstance(value, bool):
         raise InvalidInputError(field, f"expected a date or time, got a boolean; {hint}")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or abs(value) > _MAX_EPOCH:
+        if abs(value) > _MAX_EPOCH or not math.isfinite(value):
             raise InvalidInputError(
                 field, f"{value!r} is not a plausible epoch time in seconds (milliseconds?); {hint}"
             )
@@ -418,6 +418,19 @@ def _uuid(value: Any, field: str) -> str:
         ) from None
 
 
+def check_number(value: int | float, field: str) -> None:
+    """Raise ``InvalidInputError`` for a number the vector store cannot keep exactly: NaN or
+    infinity, or an integer outside the signed 64-bit range (Qdrant's integer payload
+    type; a larger one would be turned into an inexact float, or not stored at all)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError(field, f"needs a finite number, got {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise InvalidInputError(
+            field,
+            "integers must fit in 64 bits (±9.2e18); store a larger one as a string",
+        )
+
+
 def _scalar(op: str, value: Any, field: str) -> str | int | float | bool:
     if value is None:
         raise InvalidInputError(
@@ -428,8 +441,7 @@ def _scalar(op: str, value: Any, field: str) -> str | int | float | bool:
     if isinstance(value, str | bool):
         return value
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise InvalidInputError(field, f"{op} needs a finite number, got {value!r}")
+        check_number(value, field)
         return value
     hint = " (use 'in' for a list of values)" if isinstance(value, list | tuple) else ""
     raise InvalidInputError(
@@ -454,8 +466,7 @@ def _number(op: str, value: Any, field: str) -> float:
             f"{op} compares numbers, got {_kind(value)}; store numeric metadata as numbers "
             "(dates as epoch seconds) to range-filter it",
         )
-    if not math.isfinite(value):
-        raise InvalidInputError(field, f"{op} needs a finite number, got {value!r}")
+    check_number(value, field)
     return value
 
 

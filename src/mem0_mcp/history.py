@@ -22,7 +22,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +72,7 @@ class HistoryRow:
     actor_id: str | None = None
     role: str | None = None
     scope: Scope = Scope()
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def is_deleted(self) -> bool:
@@ -150,7 +151,7 @@ class HistoryStore:
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        str(uuid.uuid4()),
+                        r.id,
                         r.memory_id,
                         r.old_memory,
                         r.new_memory,
@@ -183,6 +184,13 @@ class HistoryStore:
             return
         async with self._transaction() as db:
             await db.executemany("DELETE FROM journal WHERE seq = ?", [(s,) for s in seqs])
+
+    async def revert(self, seqs: Sequence[int], row_ids: Sequence[str]) -> None:
+        """Undo a ``record`` whose change the vector store refused: its journal entries and
+        its history rows go, in one transaction."""
+        async with self._transaction() as db:
+            await db.executemany("DELETE FROM journal WHERE seq = ?", [(s,) for s in seqs])
+            await db.executemany("DELETE FROM history WHERE id = ?", [(i,) for i in row_ids])
 
     async def pending(self) -> list[JournalEntry]:
         """Journal entries not yet marked applied, oldest first."""

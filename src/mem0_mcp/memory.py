@@ -25,7 +25,7 @@ from . import pipeline, retrieval, validation
 from ._locks import KeyedLock
 from .config import MemoryConfig
 from .embeddings import Embedder
-from .errors import ConflictError, InvalidInputError, NotFoundError
+from .errors import ConflictError, InvalidInputError, LLMError, NotFoundError
 from .filters import Condition, Filter, Not, all_of, parse_filters
 from .history import HistoryRow, HistoryStore, JournalEntry
 from .keywords import KeywordEncoder
@@ -127,7 +127,17 @@ class AsyncMemory:
             return
         log.warning("replaying %d unapplied change(s) from the journal", len(pending))
         for entry in pending:
-            await self._apply_to_vectors([entry])
+            try:
+                await self._apply_to_vectors([entry])
+            except Exception:
+                # One entry the store cannot take must not keep the whole store from opening.
+                log.exception(
+                    "journal entry %s (%s of memory %s) cannot be applied and is dropped; its "
+                    "history row stays",
+                    entry.seq,
+                    entry.op,
+                    entry.memory_id,
+                )
         await self.history_store.applied([e.seq for e in pending if e.seq is not None])
 
     async def close(self) -> None:
@@ -217,8 +227,19 @@ class AsyncMemory:
             neighbours = await self._neighbours(list(fact_vectors.values()), scope)
             if neighbours:
                 plans = await pipeline.reconcile(llm, facts, neighbours, today=today)
-            else:
-                plans = [pipeline.Plan("ADD", f) for f in facts]
+            else:  # nothing known yet, so nothing to forget either
+                plans = [
+                    pipeline.Plan("ADD", f) for f in facts if not pipeline.is_forget_request(f)
+                ]
+            for plan in plans:
+                size = len(plan.text.encode("utf-8"))
+                if plan.event in ("ADD", "UPDATE") and size > self.config.max_text_bytes:
+                    raise LLMError(
+                        llm.name,
+                        f"it wrote a memory of {size} bytes, over the "
+                        f"{self.config.max_text_bytes}-byte limit (MEM0_MCP_MAX_TEXT_BYTES); "
+                        "nothing was applied",
+                    )
             return await self._apply_plans(plans, scope, meta, fact_vectors, speaker)
 
     async def _neighbours(
@@ -492,7 +513,14 @@ class AsyncMemory:
             ]
             if kept:
                 seqs = await self.history_store.record([r for r, _ in kept], [j for _, j in kept])
-                await self._apply_to_vectors([j for _, j in kept])
+                try:
+                    await self._apply_to_vectors([j for _, j in kept])
+                except Exception:
+                    # The store refused the write (a crash would not get here): take the
+                    # history back too, so a failed call leaves nothing behind and the
+                    # journal holds nothing that could never be applied.
+                    await self.history_store.revert(seqs, [r.id for r, _ in kept])
+                    raise
                 await self.history_store.applied(seqs)
         return len(kept)
 

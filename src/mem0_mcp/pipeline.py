@@ -117,7 +117,7 @@ async def reconcile(
         decided.add(d.fact)
         text = " ".join((d.text or "").split()) or facts[d.fact]
         if d.event == "ADD":
-            if not _is_forget_request(text):
+            if not is_forget_request(text):
                 plans.append(Plan("ADD", text))
             continue
         if d.id is None or not 0 <= d.id < len(neighbours):
@@ -131,11 +131,12 @@ async def reconcile(
             touched.add(target.memory_id)
         plans.append(Plan(d.event, text if d.event == "UPDATE" else target.text, target.memory_id))
     for i, fact in enumerate(facts):
-        if i not in decided and not _is_forget_request(fact):
+        if i not in decided and not is_forget_request(fact):
             log.info("reconciliation: the model gave no decision for fact %d; adding it", i)
             plans.append(Plan("ADD", fact))
     return plans
 
 
-def _is_forget_request(text: str) -> bool:
+def is_forget_request(text: str) -> bool:
+    """A fact that asks to forget something ("Forget: ..."): never stored as a memory."""
     return text.lower().startswith("forget:")

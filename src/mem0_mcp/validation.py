@@ -7,13 +7,13 @@ The limits come from ``MemoryConfig`` (``max_text_bytes`` etc.). Every check rai
 from __future__ import annotations
 
 import json
-import math
 import re
 import uuid
 from typing import Any
 
 from .config import MemoryConfig
 from .errors import InvalidInputError
+from .filters import check_number
 from .models import Message, Scope
 
 # Ids are opaque to us, but they land in logs, filters and URLs: printable, no control chars.
@@ -127,8 +127,8 @@ def _check_json(value: Any, path: str, depth: int, config: MemoryConfig) -> None
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_json(item, f"{path}[{i}]", depth + 1, config)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise InvalidInputError(path, "numbers must be finite (no NaN or Infinity)")
+    elif isinstance(value, int | float):
+        check_number(value, path)
     elif value is not None and not isinstance(value, (str, int, float, bool)):
         raise InvalidInputError(path, f"{type(value).__name__} is not a JSON value")
 
