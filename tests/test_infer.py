@@ -96,6 +96,23 @@ async def test_a_fact_over_the_size_limit_is_an_error_and_changes_nothing(
     assert (await memory.get_all(user_id="big")).results == []
 
 
+async def test_the_model_adding_a_text_already_stored_gives_none(
+    memory: AsyncMemory, stub: LLMStub
+) -> None:
+    stub.script(facts("Has a cat named Tom"))
+    tom = (await memory.add("I have a cat called Tom", user_id="alice")).results[0]
+    stub.script(
+        facts("Has a cat named Tom", "Has a cat named Tom."),
+        decide(
+            {"fact": 0, "event": "ADD", "text": "Has a cat named Tom"},
+            {"fact": 1, "event": "ADD", "text": "Has a cat named Tom"},
+        ),
+    )
+    again = await memory.add("Tom is my cat", user_id="alice")
+    assert [(e.event, e.id) for e in again.results] == [("NONE", tom.id), ("NONE", tom.id)]
+    assert len((await memory.get_all(user_id="alice")).results) == 1
+
+
 async def test_same_fact_again_is_none(memory: AsyncMemory, stub: LLMStub) -> None:
     stub.script(facts("Lives in Lisbon"))
     first = (await memory.add("I live in Lisbon", user_id="alice")).results[0]

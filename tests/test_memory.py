@@ -74,6 +74,23 @@ async def test_near_duplicate_is_none_unless_opted_out(memory: AsyncMemory) -> N
     assert different.event == "ADD"
 
 
+async def test_near_duplicates_inside_one_call_are_none_too(memory: AsyncMemory) -> None:
+    def conversation(*texts: str) -> list[dict]:
+        return [{"role": "user", "content": t} for t in texts]
+
+    result = await memory.add(
+        conversation("I am allergic to peanuts", "I am allergic to peanuts!", "My PIN is 1234"),
+        user_id="bea",
+    )
+    first, near, pin = result.results
+    assert (first.event, near.event, near.id, pin.event) == ("ADD", "NONE", first.id, "ADD")
+    # Numbers keep near-identical sentences apart, inside one call as against the store.
+    other = await memory.add(conversation("My PIN is 5678", "My PIN is 9012"), user_id="bea")
+    assert [e.event for e in other.results] == ["ADD", "ADD"]
+    forced = await memory.add(conversation("I like tea", "I like tea!"), user_id="c", dedup=False)
+    assert [e.event for e in forced.results] == ["ADD", "ADD"]
+
+
 async def test_update_and_delete_are_audited_and_history_outlives_the_memory(
     memory: AsyncMemory,
 ) -> None:

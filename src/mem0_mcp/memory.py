@@ -274,8 +274,20 @@ class AsyncMemory:
         now = utc_now()
         events: list[AddEvent] = []
         changes: list[Change] = []
+        added: dict[str, AddEvent] = {}  # by md5: an ADD of text already there is NONE
         for plan in plans:
             if plan.event == "ADD":
+                digest = text_hash(plan.text)
+                there = added.get(digest)
+                if there is None:
+                    found = await self._find_duplicate(
+                        plan.text, known_vectors[plan.text], scope, dedup=False
+                    )
+                    if found is not None:
+                        there = AddEvent(id=found.id, memory=found.payload["data"], event="NONE")
+                if there is not None:
+                    events.append(there.model_copy(update={"event": "NONE"}))
+                    continue
                 mid = str(uuid.uuid4())
                 payload = build_payload(
                     plan.text,
@@ -288,7 +300,8 @@ class AsyncMemory:
                 changes.append(
                     Change("ADD", mid, plan.text, None, payload, known_vectors[plan.text])
                 )
-                events.append(AddEvent(id=mid, memory=plan.text, event="ADD"))
+                added[digest] = AddEvent(id=mid, memory=plan.text, event="ADD")
+                events.append(added[digest])
             elif plan.event == "NONE":
                 events.append(AddEvent(id=plan.memory_id or "", memory=plan.text, event="NONE"))
             elif plan.memory_id in current:
@@ -332,19 +345,26 @@ class AsyncMemory:
         kept = [m for m in msgs if m.role != "system"]
         if not kept:
             raise InvalidInputError("messages", "holds only system messages; nothing to remember")
+        import numpy as np  # here, not at import: the server answers `initialize` first
+
         vectors = await self.embedder.embed([m.content for m in kept])
+        unit = np.asarray(vectors, dtype=np.float32)
         async with self._scope_locks(scope.key()):
             events: list[AddEvent] = []
             changes: list[Change] = []
             seen: dict[str, AddEvent] = {}
+            added: list[tuple[int, AddEvent]] = []  # this call's ADDs, by message index
             now = utc_now()
-            for msg, vector in zip(kept, vectors, strict=True):
+            for i, (msg, vector) in enumerate(zip(kept, vectors, strict=True)):
                 digest = text_hash(msg.content)
                 if digest in seen:  # repeated inside this one call
                     events.append(seen[digest].model_copy(update={"event": "NONE"}))
                     continue
                 existing = await self._find_duplicate(msg.content, vector, scope, dedup=dedup)
-                if existing is not None:
+                twin = self._near_twin(i, unit, added, kept) if dedup and not existing else None
+                if twin is not None:
+                    event = twin.model_copy(update={"event": "NONE"})
+                elif existing is not None:
                     event = AddEvent(id=existing.id, memory=existing.payload["data"], event="NONE")
                 else:
                     memory_id = str(uuid.uuid4())
@@ -358,10 +378,26 @@ class AsyncMemory:
                     )
                     changes.append(Change("ADD", memory_id, msg.content, None, payload, vector))
                     event = AddEvent(id=memory_id, memory=msg.content, event="ADD")
+                    added.append((i, event))
                 seen[digest] = event
                 events.append(event)
             await self._apply(changes)
         return AddResult(results=events)
+
+    def _near_twin(
+        self, i: int, unit: Any, added: list[tuple[int, AddEvent]], msgs: list[Message]
+    ) -> AddEvent | None:
+        """The ADD of this same call that message ``i`` near-duplicates, judged as
+        ``_find_duplicate`` judges against the store (``unit``: the call's unit vectors)."""
+        if not added or self.config.dedup_threshold >= 1.0:
+            return None
+        scores = unit[[j for j, _ in added]] @ unit[i]
+        best = int(scores.argmax())
+        j, event = added[best]
+        if scores[best] >= self.config.dedup_threshold:
+            if _numbers(msgs[j].content) == _numbers(msgs[i].content):
+                return event
+        return None
 
     async def _find_duplicate(
         self, text: str, vector: list[float], scope: Scope, *, dedup: bool

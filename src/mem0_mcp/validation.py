@@ -39,14 +39,21 @@ def text(value: Any, config: MemoryConfig, field: str = "text") -> str:
     if not isinstance(value, str):
         raise InvalidInputError(field, "must be a string")
     stripped = value.strip()
+    query = field == "query"
     if not stripped:
-        raise InvalidInputError(field, "is empty; give the fact to remember as text")
+        raise InvalidInputError(
+            field, "is empty; " + ("say what to look for" if query else "give the fact to remember")
+        )
     size = len(stripped.encode("utf-8", errors="surrogatepass"))
     if size > config.max_text_bytes:
         raise InvalidInputError(
             field,
-            f"is {size} bytes, over the {config.max_text_bytes}-byte limit; a memory is a "
-            "fact, not a document: store the key facts separately",
+            f"is {size} bytes, over the {config.max_text_bytes}-byte limit; "
+            + (
+                "search with a short question or the key words"
+                if query
+                else "a memory is a fact, not a document: store the key facts separately"
+            ),
         )
     try:
         stripped.encode("utf-8")
