@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from mem0_mcp import AsyncMemory, MemoryConfig
-from mem0_mcp.errors import ConflictError, InvalidInputError, NotFoundError
+from mem0_mcp.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
 from mem0_mcp.history import JournalEntry
 from mem0_mcp.memory import Change
 from mem0_mcp.models import Scope
@@ -457,3 +457,20 @@ async def test_a_write_the_vector_store_refuses_leaves_no_trace(config: MemoryCo
         assert await memory.history_store.pending() == []
     async with AsyncMemory(config) as memory:  # and the store opens and works as before
         assert (await memory.add("even", user_id="u")).results[0].event == "ADD"
+
+
+async def test_close_lets_calls_in_flight_finish_and_refuses_later_ones(
+    config: MemoryConfig,
+) -> None:
+    memory = await AsyncMemory(config).open()
+    adds = [
+        asyncio.create_task(memory.add(f"note {i} on subject {i}", user_id="u")) for i in range(8)
+    ]
+    await asyncio.sleep(0)  # every add has begun
+    await memory.close()
+    assert [r.results[0].event for r in await asyncio.gather(*adds)] == ["ADD"] * 8
+    with pytest.raises(StoreUnavailableError, match="closed"):
+        await memory.search("note", user_id="u")
+    async with AsyncMemory(config) as again:
+        assert len((await again.get_all(user_id="u")).results) == 8
+        assert await again.history_store.pending() == []

@@ -13,19 +13,26 @@ store and the history never disagree (docs/architecture.md, "Crash safety").
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from . import pipeline, retrieval, validation
 from ._locks import KeyedLock
 from .config import MemoryConfig
 from .embeddings import Embedder
-from .errors import ConflictError, InvalidInputError, LLMError, NotFoundError
+from .errors import (
+    ConflictError,
+    InvalidInputError,
+    LLMError,
+    NotFoundError,
+    StoreUnavailableError,
+)
 from .filters import Condition, Filter, Not, all_of, parse_filters
 from .history import HistoryRow, HistoryStore, JournalEntry
 from .keywords import KeywordEncoder
@@ -48,6 +55,30 @@ from .vector_stores import VectorStore, create_vector_store
 from .vector_stores.base import Point, ScoredPoint, SparseVector
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _call(method: F) -> F:
+    """A public call of ``AsyncMemory``: refused once ``close`` has begun, and waited for
+    by ``close``, so closing never cuts a call off half-way."""
+
+    @functools.wraps(method)
+    async def wrapper(self: AsyncMemory, *args: Any, **kwargs: Any) -> Any:
+        if self._closed:
+            raise StoreUnavailableError(
+                f"this memory ({self.config.data_dir}) is closed; open a new AsyncMemory"
+            )
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await method(self, *args, **kwargs)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    return cast(F, wrapper)
+
 
 # Existing memories shown to the reconciliation call per new fact (before de-duplication).
 _NEIGHBOURS_PER_FACT = 5
@@ -89,6 +120,9 @@ class AsyncMemory:
         self._write_lock = asyncio.Lock()
         self._open_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -141,7 +175,8 @@ class AsyncMemory:
         await self.history_store.applied([e.seq for e in pending if e.seq is not None])
 
     async def close(self) -> None:
-        """Wait for an open in progress, then flush and release both stores."""
+        """Refuse new calls, wait for an open and the calls in progress, then flush and
+        release both stores. Calls made afterwards raise ``StoreUnavailableError``."""
         if self._closed:
             return
         self._closed = True
@@ -150,6 +185,7 @@ class AsyncMemory:
                 await self._open_task
             except Exception:  # an open that failed leaves nothing to flush
                 log.debug("closing after a failed open", exc_info=True)
+        await self._idle.wait()  # calls already running finish first
         await self.vector_store.close()
         await self.history_store.close()
 
@@ -161,6 +197,7 @@ class AsyncMemory:
 
     # --- writes --------------------------------------------------------------------------
 
+    @_call
     async def add(
         self,
         messages: str | Sequence[Message | dict[str, Any]],
@@ -420,6 +457,7 @@ class AsyncMemory:
                 return hits[0]
         return None
 
+    @_call
     async def update(
         self,
         memory_id: str,
@@ -455,6 +493,7 @@ class AsyncMemory:
             await self._apply([Change("UPDATE", mid, new_text, old["data"], payload, vector)])
         return UpdateResult(id=mid, memory=new_text, previous_memory=old["data"])
 
+    @_call
     async def delete(self, memory_id: str, *, scope: Scope | None = None) -> DeleteResult:
         """Delete one memory; its history stays. ``scope`` as in ``update``.
         Returns ``DeleteResult(id, memory, event="DELETE")``."""
@@ -467,6 +506,7 @@ class AsyncMemory:
             await self._apply([Change("DELETE", mid, text, text, current.payload)])
         return DeleteResult(id=mid, memory=text)
 
+    @_call
     async def delete_all(
         self,
         *,
@@ -495,6 +535,7 @@ class AsyncMemory:
                 )
         return DeleteAllResult(deleted=deleted)
 
+    @_call
     async def reset(self) -> None:
         """Delete every memory and every history row. Irreversible."""
         await self.open()
@@ -604,6 +645,7 @@ class AsyncMemory:
 
     # --- reads ---------------------------------------------------------------------------
 
+    @_call
     async def search(
         self,
         query: str,
@@ -644,12 +686,14 @@ class AsyncMemory:
             items = [i for i in items if (i.score or 0.0) >= min_score]
         return SearchResult(results=items)
 
+    @_call
     async def get(self, memory_id: str, *, scope: Scope | None = None) -> MemoryItem:
         """One memory by id; ``NotFoundError`` if absent (or outside ``scope``, when given)."""
         await self.open()
         point = await self._get_point(validation.memory_id(memory_id), scope)
         return item_from_payload(point.id, point.payload)
 
+    @_call
     async def get_all(
         self,
         *,
@@ -691,6 +735,7 @@ class AsyncMemory:
 
     list = get_all  # mem0 calls it get_all; `list` reads better next to the MCP tool name
 
+    @_call
     async def history(self, memory_id: str, *, scope: Scope | None = None) -> HistoryResult:
         """Every event of a memory, oldest first; kept after the memory is deleted.
         ``NotFoundError`` if the id never existed (or its scope is outside ``scope``)."""
