@@ -85,7 +85,7 @@ class TransferStats:
     history: int = 0
     history_new: int = 0  # import only: rows that were not in the target yet
     reembedded: int = 0  # import only: memories whose dense vector was recomputed
-    kept: int = 0  # import only: memories the target already had as new, or had deleted
+    kept: int = 0  # import only: left as the target has them (same or later version, or deleted)
     seconds: float = 0.0
 
 
