@@ -268,6 +268,22 @@ async def test_sparse_search(filled: VectorStore) -> None:
     assert [NAMES[h.id] for h in scoped] == ["D"]
     assert await filled.search_sparse(SparseVector([], []), filter=None, limit=10) == []
     assert await filled.search_sparse(SparseVector([999], [1.0]), filter=None, limit=10) == []
+    assert all(h.vector is None for h in hits)
+
+
+async def test_sparse_hits_can_carry_their_unit_dense_vector(filled: VectorStore) -> None:
+    # What the hybrid ranker scores keyword-only candidates with: the same cosine the dense
+    # search would give them.
+    query = SparseVector([PIZZA, ACME], [1.0, 1.0])
+    hits = await filled.search_sparse(query, filter=None, limit=10, with_dense=True)
+    dense = {
+        h.id: h.score for h in await filled.search([1.0, 0.0, 0.0, 0.0], filter=None, limit=10)
+    }
+    for hit in hits:
+        stored = DATA[NAMES[hit.id]][0]
+        norm = sum(x * x for x in stored) ** 0.5
+        assert hit.vector == pytest.approx([x / norm for x in stored], abs=1e-6)
+        assert hit.vector[0] == pytest.approx(dense[hit.id], abs=1e-6)  # query is a unit axis
 
 
 async def test_sparse_scores_agree_across_backends(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ store) and ranks by a convex combination of the two scores (``fusion.convex_fusi
 
 1. candidates: the ``max(FUSION_DEPTH × limit, MIN_DEPTH)`` nearest memories by cosine and
    as many best by BM25, both searched natively in the store under the scope filter;
-2. exact scores for every candidate: a memory found by only one side gets its other score
-   from a second store query restricted to those ids (a memory the keyword search did not
-   return while it returned fewer than asked shares no word with the query: BM25 0);
+2. exact scores for every candidate: the keyword search returns its hits' dense vectors,
+   so a memory only it found gets its cosine here (a dot product of unit vectors); a
+   memory only the dense search found gets its BM25 from a second keyword query restricted
+   to those ids (none is needed when the keyword search returned fewer than asked: it
+   returned every memory sharing a word with the query, and the others score BM25 0);
 3. ``score = 0.3 · max(cosine, 0) + 0.7 · bm25 / (bm25 + 25)``, best first.
 
 So ``limit`` is exact, the scope is enforced by the store, and ``score`` is absolute (not
@@ -62,35 +64,37 @@ async def rank(
             return hits
         return convex_fusion({h.id: h.score for h in hits}, {}, _payloads(hits))
     depth = max(limit * FUSION_DEPTH, MIN_DEPTH)
+    # The keyword hits bring their dense vectors, fetched while the query is embedded, so
+    # the cosine of a memory only they found costs a dot product instead of a store query.
     vector, sparse = await asyncio.gather(
-        query_vector, store.search_sparse(sparse_query, filter=filter, limit=depth)
+        query_vector,
+        store.search_sparse(sparse_query, filter=filter, limit=depth, with_dense=True),
     )
     dense = await store.search(vector, filter=filter, limit=depth)
     cosine = {h.id: h.score for h in dense}
     bm25 = {h.id: h.score for h in sparse}
     payloads = _payloads(sparse) | _payloads(dense)
-    need_cosine = [pid for pid in bm25 if pid not in cosine]
+    cosine.update(_cosines(vector, [h for h in sparse if h.id not in cosine and h.vector]))
     # When the keyword search returned fewer hits than asked, it returned every memory
     # sharing a word with the query: the others have BM25 0 and need no second look.
     need_bm25 = [pid for pid in cosine if pid not in bm25] if len(sparse) >= depth else []
-    extra_dense, extra_sparse = await asyncio.gather(
-        _dense_for(store, vector, filter, need_cosine),
-        _sparse_for(store, sparse_query, filter, need_bm25),
-    )
-    cosine.update({h.id: h.score for h in extra_dense})
-    bm25.update({h.id: h.score for h in extra_sparse})
+    bm25.update({h.id: h.score for h in await _sparse_for(store, sparse_query, filter, need_bm25)})
     fused = convex_fusion(
         cosine, bm25, payloads, dense_weight=DENSE_WEIGHT, saturation=KEYWORD_SATURATION
     )
     return fused[:limit]
 
 
-async def _dense_for(
-    store: VectorStore, vector: list[float], filter: Filter | None, ids: list[str]
-) -> list[ScoredPoint]:
-    if not ids:
-        return []
-    return await store.search(vector, filter=_only(filter, ids), limit=len(ids))
+def _cosines(query: list[float], hits: list[ScoredPoint]) -> dict[str, float]:
+    """Cosine similarity of ``query`` with each hit's vector; all are unit vectors (the
+    store normalises on write), so as the store computes it: a dot product."""
+    if not hits:
+        return {}
+    import numpy as np  # here, not at import: the server answers `initialize` first
+
+    matrix = np.asarray([h.vector for h in hits], dtype=np.float32)
+    scores = matrix @ np.asarray(query, dtype=np.float32)
+    return {h.id: float(s) for h, s in zip(hits, scores, strict=True)}
 
 
 async def _sparse_for(

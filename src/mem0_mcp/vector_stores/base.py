@@ -61,11 +61,13 @@ class Point:
 
 @dataclass(frozen=True, slots=True)
 class ScoredPoint:
-    """A search hit. ``score`` is the engine's similarity (cosine for dense, dot for sparse)."""
+    """A search hit. ``score`` is the engine's similarity (cosine for dense, dot for sparse);
+    ``vector`` the unit dense vector, when the search was asked for it."""
 
     id: str
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None
 
 
 @runtime_checkable
@@ -93,10 +95,16 @@ class VectorStore(Protocol):
         """Dense nearest neighbours (cosine, best first) among points matching ``filter``."""
 
     async def search_sparse(
-        self, vector: SparseVector, *, filter: Filter | None, limit: int
+        self,
+        vector: SparseVector,
+        *,
+        filter: Filter | None,
+        limit: int,
+        with_dense: bool = False,
     ) -> list[ScoredPoint]:
         """Keyword search (IDF-weighted dot product, best first) among points matching
-        ``filter``; an empty ``vector`` finds nothing."""
+        ``filter``; an empty ``vector`` finds nothing. ``with_dense``: each hit carries its
+        unit dense vector."""
 
     async def scroll(
         self,

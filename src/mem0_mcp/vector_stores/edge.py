@@ -165,14 +165,20 @@ class EdgeVectorStore:
         return await self._query(query, filter, limit)
 
     async def search_sparse(
-        self, vector: SparseVector, *, filter: Filter | None, limit: int
+        self,
+        vector: SparseVector,
+        *,
+        filter: Filter | None,
+        limit: int,
+        with_dense: bool = False,
     ) -> list[ScoredPoint]:
         """Keyword search: sum over shared terms of stored weight × query weight × IDF (IDF
         over the whole shard), best first."""
         if limit <= 0 or not vector.indices:
             return []
         sparse = qe.SparseVector(list(vector.indices), [float(v) for v in vector.values])
-        return await self._query(qe.Query.Nearest(sparse, using=SPARSE_VECTOR), filter, limit)
+        query = qe.Query.Nearest(sparse, using=SPARSE_VECTOR)
+        return await self._query(query, filter, limit, with_dense=with_dense)
 
     async def scroll(
         self,
@@ -205,12 +211,26 @@ class EdgeVectorStore:
 
     # -- internals ---------------------------------------------------------------------------
 
-    async def _query(self, query: Any, filter: Filter | None, limit: int) -> list[ScoredPoint]:
+    async def _query(
+        self, query: Any, filter: Filter | None, limit: int, *, with_dense: bool = False
+    ) -> list[ScoredPoint]:
         request = qe.QueryRequest(
-            limit=limit, query=query, filter=_native_filter(filter), with_payload=_PAYLOAD
+            limit=limit,
+            query=query,
+            filter=_native_filter(filter),
+            with_payload=_PAYLOAD,
+            with_vector=[DENSE_VECTOR] if with_dense else False,
         )
         hits = await self._call(lambda: self._require().query(request))
-        return [ScoredPoint(str(h.id), float(h.score), h.payload or {}) for h in hits]
+        return [
+            ScoredPoint(
+                str(h.id),
+                float(h.score),
+                h.payload or {},
+                _to_point(h, True).vector if with_dense else None,
+            )
+            for h in hits
+        ]
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
         if self._executor is None:

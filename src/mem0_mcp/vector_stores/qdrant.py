@@ -160,7 +160,12 @@ class QdrantVectorStore:
         return await self._query([float(x) for x in vector], DENSE_VECTOR, filter, limit)
 
     async def search_sparse(
-        self, vector: SparseVector, *, filter: Filter | None, limit: int
+        self,
+        vector: SparseVector,
+        *,
+        filter: Filter | None,
+        limit: int,
+        with_dense: bool = False,
     ) -> list[ScoredPoint]:
         """Keyword search: sum over shared terms of stored weight × query weight × IDF,
         best first."""
@@ -169,7 +174,7 @@ class QdrantVectorStore:
         sparse = models.SparseVector(
             indices=list(vector.indices), values=[float(v) for v in vector.values]
         )
-        return await self._query(sparse, SPARSE_VECTOR, filter, limit)
+        return await self._query(sparse, SPARSE_VECTOR, filter, limit, with_dense=with_dense)
 
     async def scroll(
         self,
@@ -251,7 +256,7 @@ class QdrantVectorStore:
                 )
 
     async def _query(
-        self, query: Any, using: str, filter: Filter | None, limit: int
+        self, query: Any, using: str, filter: Filter | None, limit: int, *, with_dense: bool = False
     ) -> list[ScoredPoint]:
         result = await self._require().query_points(
             self.collection,
@@ -260,8 +265,17 @@ class QdrantVectorStore:
             query_filter=_native_filter(filter),
             limit=limit,
             with_payload=_PAYLOAD,
+            with_vectors=[DENSE_VECTOR] if with_dense else False,
         )
-        return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in result.points]
+        return [
+            ScoredPoint(
+                str(p.id),
+                float(p.score),
+                p.payload or {},
+                _to_point(p, True).vector if with_dense else None,
+            )
+            for p in result.points
+        ]
 
     def _require(self) -> AsyncQdrantClient:
         if self._client is None:
