@@ -103,15 +103,23 @@ async def test_edge_to_qdrant_to_edge_loses_nothing(config: MemoryConfig, tmp_pa
         assert events == ["ADD", "UPDATE"]
 
 
+async def _exported(
+    config: MemoryConfig, tmp_path: Path
+) -> tuple[dict[str, str], Path, MemoryConfig]:
+    """An Edge store populated by ``_populate`` and exported: its ids, the file, and an
+    empty target store on ``config``'s backend."""
+    source = _cfg(config, tmp_path, "src", "edge")
+    path = tmp_path / "dump.jsonl"
+    async with AsyncMemory(source) as mem:
+        ids = await _populate(mem)
+        await export_store(mem, path, progress=False)
+    return ids, path, _cfg(config, tmp_path, "dst", config.vector_store)
+
+
 async def test_import_twice_is_the_same_store(
     any_backend_config: MemoryConfig, tmp_path: Path
 ) -> None:
-    source = _cfg(any_backend_config, tmp_path, "src", "edge")
-    target = _cfg(any_backend_config, tmp_path, "dst", any_backend_config.vector_store)
-    path = tmp_path / "dump.jsonl"
-    async with AsyncMemory(source) as mem:
-        await _populate(mem)
-        await export_store(mem, path, progress=False)
+    _, path, target = await _exported(any_backend_config, tmp_path)
     async with AsyncMemory(target) as mem:
         first = await import_store(mem, path, progress=False)
         once = await _snapshot(mem)
@@ -126,12 +134,7 @@ async def test_import_twice_is_the_same_store(
 async def test_importing_again_after_the_target_changed_keeps_the_changes(
     any_backend_config: MemoryConfig, tmp_path: Path
 ) -> None:
-    source = _cfg(any_backend_config, tmp_path, "src", "edge")
-    target = _cfg(any_backend_config, tmp_path, "dst", any_backend_config.vector_store)
-    path = tmp_path / "dump.jsonl"
-    async with AsyncMemory(source) as mem:
-        ids = await _populate(mem)
-        await export_store(mem, path, progress=False)
+    ids, path, target = await _exported(any_backend_config, tmp_path)
     async with AsyncMemory(target) as mem:
         await import_store(mem, path, progress=False)
         await mem.update(ids["lisbon"], "I live in Faro")
