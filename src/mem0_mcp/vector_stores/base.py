@@ -69,6 +69,11 @@ class ScoredPoint:
     payload: dict[str, Any] = field(default_factory=dict)
     vector: list[float] | None = None
 
+    @classmethod
+    def of(cls, point: Point, score: float) -> ScoredPoint:
+        """A hit for ``point`` (its id, payload and dense vector) scoring ``score``."""
+        return cls(point.id, float(score), point.payload, point.vector)
+
 
 @runtime_checkable
 class VectorStore(Protocol):

@@ -222,15 +222,7 @@ class EdgeVectorStore:
             with_vector=[DENSE_VECTOR] if with_dense else False,
         )
         hits = await self._call(lambda: self._require().query(request))
-        return [
-            ScoredPoint(
-                str(h.id),
-                float(h.score),
-                h.payload or {},
-                _to_point(h, True).vector if with_dense else None,
-            )
-            for h in hits
-        ]
+        return [ScoredPoint.of(_to_point(h, with_dense), h.score) for h in hits]
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
         if self._executor is None:

@@ -267,15 +267,7 @@ class QdrantVectorStore:
             with_payload=_PAYLOAD,
             with_vectors=[DENSE_VECTOR] if with_dense else False,
         )
-        return [
-            ScoredPoint(
-                str(p.id),
-                float(p.score),
-                p.payload or {},
-                _to_point(p, True).vector if with_dense else None,
-            )
-            for p in result.points
-        ]
+        return [ScoredPoint.of(_to_point(p, with_dense), p.score) for p in result.points]
 
     def _require(self) -> AsyncQdrantClient:
         if self._client is None:
