@@ -431,31 +431,33 @@ class AsyncMemory:
         scores = unit[[j for j, _ in added]] @ unit[i]
         best = int(scores.argmax())
         j, event = added[best]
-        if scores[best] >= self.config.dedup_threshold:
-            if _numbers(msgs[j].content) == _numbers(msgs[i].content):
-                return event
+        if self._near_duplicate(float(scores[best]), msgs[j].content, msgs[i].content):
+            return event
         return None
 
     async def _find_duplicate(
         self, text: str, vector: list[float], scope: Scope, *, dedup: bool
     ) -> ScoredPoint | None:
-        """An existing memory in exactly ``scope`` with the same text, or (``dedup``) a
-        near-identical embedding carrying the same numbers: sentence embeddings barely
-        see digits, and "PIN 1234" must never swallow "PIN 5678"."""
+        """An existing memory in exactly ``scope`` with the same text, or (``dedup``) the
+        nearest one if it is a near duplicate (``_near_duplicate``)."""
         digest = text_hash(text)
         in_scope = _exact_scope_filter(scope)
         exact = await self.vector_store.scroll(
             filter=all_of(in_scope, Condition("hash", "eq", digest)), limit=1
         )
         if exact:
-            return ScoredPoint(id=exact[0].id, score=1.0, payload=exact[0].payload)
+            return ScoredPoint.of(exact[0], 1.0)
         if not dedup or self.config.dedup_threshold >= 1.0:
             return None
         hits = await self.vector_store.search(vector, filter=in_scope, limit=1)
-        if hits and hits[0].score >= self.config.dedup_threshold:
-            if _numbers(hits[0].payload["data"]) == _numbers(text):
-                return hits[0]
+        if hits and self._near_duplicate(hits[0].score, hits[0].payload["data"], text):
+            return hits[0]
         return None
+
+    def _near_duplicate(self, cosine: float, a: str, b: str) -> bool:
+        """Texts this similar hold the same fact, unless their numbers differ: sentence
+        embeddings barely see digits, and "PIN 1234" must never swallow "PIN 5678"."""
+        return cosine >= self.config.dedup_threshold and _numbers(a) == _numbers(b)
 
     @_call
     async def update(
