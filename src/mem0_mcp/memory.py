@@ -585,23 +585,21 @@ class AsyncMemory:
             stale = await self._stale(changes)
             if stale and not skip_stale:
                 raise ConflictError(next(iter(stale)))
-            kept = [
-                (r, j)
-                for c, r, j in zip(changes, rows, journal, strict=True)
-                if c.memory_id not in stale
-            ]
-            if kept:
-                seqs = await self.history_store.record([r for r, _ in kept], [j for _, j in kept])
+            if stale:
+                rows = [r for r in rows if r.memory_id not in stale]
+                journal = [j for j in journal if j.memory_id not in stale]
+            if rows:
+                seqs = await self.history_store.record(rows, journal)
                 try:
-                    await self._apply_to_vectors([j for _, j in kept])
+                    await self._apply_to_vectors(journal)
                 except Exception:
                     # The store refused the write (a crash would not get here): take the
                     # history back too, so a failed call leaves nothing behind and the
                     # journal holds nothing that could never be applied.
-                    await self.history_store.revert(seqs, [r.id for r, _ in kept])
+                    await self.history_store.revert(seqs, [r.id for r in rows])
                     raise
                 await self.history_store.applied(seqs)
-        return len(kept)
+        return len(rows)
 
     async def _stale(self, changes: Sequence[Change]) -> set[str]:
         """Ids of the UPDATE / DELETE targets that no longer hold the text they were planned
