@@ -22,6 +22,8 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from mem0_mcp.output import compact
+
 MEM0_MCP = shutil.which("mem0-mcp", path=str(Path(sys.executable).parent)) or "mem0-mcp"
 TRANSPORTS = ("stdio", "sse", "streamable-http")
 
@@ -121,13 +123,14 @@ class ToolFailed(Exception):
 async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
     """Call a tool; returns its structured JSON, raising ``ToolFailed`` on a tool error.
 
-    Also checks the text content carries the same JSON (for clients reading only text).
+    Also checks the text content carries the same result in its compact form (for
+    clients reading only text; see ``mem0_mcp.output``).
     """
     result = await session.call_tool(tool, arguments)
     text = "".join(getattr(block, "text", "") for block in result.content)
     if result.is_error:
         raise ToolFailed(text)
-    assert json.loads(text) == result.structured_content
+    assert json.loads(text) == compact(result.structured_content)
     return result.structured_content
 
 

@@ -125,6 +125,11 @@ arguments = st.fixed_dictionaries(
         "offset": st.integers(-5, 10**12),
         "memory_id": memory_ids,
         "infer": json_values,
+        # Misspelt and made-up keys: each must be refused by name, never ignored.
+        "userid": ids,
+        "memoryid": memory_ids,
+        "Query": texts,
+        "": json_values,
     },
 )
 
@@ -162,9 +167,11 @@ def test_any_arguments_get_a_result_or_a_tool_error_and_failures_write_nothing(
     text = " ".join(getattr(block, "text", "") for block in result.content)
     if result.is_error:
         assert "Traceback" not in text and text.strip()
+        assert "pydantic" not in text and "https://" not in text
         assert _count(portal, memory) == before
     else:
         assert result.structured_content is not None
+        assert not {"userid", "memoryid", "Query", ""} & set(args)
     # The server still answers after whatever that was.
     ping = portal.call(lambda: client.call_tool("list_memories", {"limit": 1}))
     assert not ping.is_error

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .auth import check_exposure
-from .config import MemoryConfig
+from .config import MemoryConfig, unknown_env_settings
 from .errors import ConfigError
 
 log = logging.getLogger("mem0_mcp")
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         level=config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for problem in unknown_env_settings():
+        log.warning("%s", problem)
     try:
         if args.command == "serve":
             asyncio.run(_serve(config, print_config=args.print_client_config))

@@ -8,7 +8,10 @@ keys are read by the SDKs themselves (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``)
 
 from __future__ import annotations
 
+import difflib
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -110,12 +113,33 @@ class MemoryConfig(BaseSettings):
     max_id_length: int = Field(default=256, ge=1, description="Longest user_id/agent_id/run_id.")
     max_filter_bytes: int = Field(default=8192, ge=2)
     max_limit: int = Field(default=100, ge=1, le=10000, description="Largest search/list limit.")
+    max_request_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest MCP message: an HTTP request body, or one stdio line. 4 MiB, the "
+        "mcp SDK's HTTP default, holds a full add of 200 messages with metadata.",
+    )
 
     # --- server ----------------------------------------------------------------------------
     transport: Literal["stdio", "sse", "streamable-http", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    read_only: bool = Field(
+        default=False,
+        description="Offer only the tools that change nothing (search, get, list, history).",
+    )
+    tool_descriptions: dict[str, str] = Field(
+        default_factory=dict,
+        description='Replace tools\' descriptions, e.g. {"search_memories": "..."}. Env '
+        "MEM0_MCP_TOOL_DESCRIPTIONS as JSON.",
+    )
+    tool_output: Literal["compact", "full"] = Field(
+        default="compact",
+        description="Text content of tool results: 'compact' (no null or default fields, no "
+        "hash, scores to 3 decimals, times to the second) or 'full' (the structured content as "
+        "is). Structured content is always complete.",
+    )
 
     # --- HTTP authentication ---------------------------------------------------------------
     auth_tokens: dict[str, TokenScope] = Field(
@@ -141,6 +165,25 @@ class MemoryConfig(BaseSettings):
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("tool_descriptions", mode="after")
+    @classmethod
+    def _known_tools(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            return value
+        from .tools import TOOL_NAMES  # lazily: the tools module imports this one
+
+        for name, text in value.items():
+            if name not in TOOL_NAMES:
+                hint = difflib.get_close_matches(name, TOOL_NAMES, n=1)
+                raise ValueError(
+                    f"unknown tool {name!r}"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                    + f"; the tools are {', '.join(TOOL_NAMES)}"
+                )
+            if not text.strip():
+                raise ValueError(f"the description of {name!r} is empty")
+        return value
 
     @property
     def history_path(self) -> Path:
@@ -185,6 +228,26 @@ class MemoryConfig(BaseSettings):
             return cls(**merged)
         except ValueError as exc:
             raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+def unknown_env_settings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One message per ``MEM0_MCP_*`` environment variable that names no setting, with the
+    nearest setting's variable, e.g. ``MEM0_MCP_DEFAULT_USERID is not a setting (did you
+    mean MEM0_MCP_DEFAULT_USER_ID?)``. A misspelt variable is otherwise silently ignored."""
+    env = os.environ if environ is None else environ
+    known = [f"MEM0_MCP_{name.upper()}" for name in MemoryConfig.model_fields]
+    out = []
+    for name in sorted(env):
+        upper = name.upper()
+        if not upper.startswith("MEM0_MCP_") or upper in known:
+            continue
+        hint = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        out.append(
+            f"{name} is not a setting"
+            + (f" (did you mean {hint[0]}?)" if hint else "")
+            + "; it is ignored. Settings are listed in README.md"
+        )
+    return out
 
 
 def _with_file_defaults(file_values: dict[str, Any]) -> MemoryConfig:

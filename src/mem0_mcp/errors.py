@@ -62,3 +62,14 @@ class LLMError(Mem0MCPError):
 
 class StoreUnavailableError(Mem0MCPError):
     """The store's owner process could not be reached or started."""
+
+
+class PermissionDeniedError(Mem0MCPError, PermissionError):
+    """The call names a scope outside the one its credential is bound to.
+
+    ``field`` names the offending argument (``user_id``, ``agent_id`` or ``run_id``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")

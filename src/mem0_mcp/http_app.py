@@ -3,7 +3,9 @@
 Paths follow the ``mcp`` SDK defaults: streamable HTTP at ``/mcp``; SSE at ``/sse`` with
 messages posted to ``/messages/``. ``transport="http"`` serves both on one port.
 ``/health`` answers without credentials and says only whether the server is up and its
-store ready. With ``auth_tokens`` set, everything else needs a bearer token.
+store ready. ``auth.IdentityMiddleware`` resolves the caller of every other request (and
+with ``auth_tokens`` set, refuses anything but exactly one known bearer token). Request
+bodies are capped at ``max_request_bytes``, the same cap as a stdio line.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .auth import BearerAuthMiddleware, is_loopback
+from .auth import IdentityMiddleware, is_loopback
 from .config import MemoryConfig
 
 
@@ -40,13 +42,17 @@ def transport_security(config: MemoryConfig) -> TransportSecuritySettings:
 
 def build_http_app(server: MCPServer, memory: Any, config: MemoryConfig) -> Any:
     """The ASGI app for ``config.transport`` (``sse``, ``streamable-http`` or ``http``)."""
-    security = transport_security(config)
+    options: dict[str, Any] = {
+        "transport_security": transport_security(config),
+        "host": config.host,
+        "max_request_body_size": config.max_request_bytes,
+    }
     if config.transport == "sse":
-        app: Starlette = server.sse_app(transport_security=security, host=config.host)
+        app: Starlette = server.sse_app(**options)
     else:
-        app = server.streamable_http_app(transport_security=security, host=config.host)
+        app = server.streamable_http_app(**options)
         if config.transport == "http":
-            sse = server.sse_app(transport_security=security, host=config.host)
+            sse = server.sse_app(**options)
             known = {getattr(r, "path", None) for r in app.routes}
             app.router.routes.extend(r for r in sse.routes if getattr(r, "path", None) not in known)
 
@@ -54,6 +60,4 @@ def build_http_app(server: MCPServer, memory: Any, config: MemoryConfig) -> Any:
         return JSONResponse({"status": "ok", "ready": memory.is_ready})
 
     app.router.routes.append(Route("/health", health, methods=["GET"]))
-    if config.auth_tokens:
-        return BearerAuthMiddleware(app, config)
-    return app
+    return IdentityMiddleware(app, config)

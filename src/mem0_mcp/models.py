@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .scope import Scope as Scope  # re-exported; scope.py is its home
+
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 Role = Literal["user", "assistant", "system"]
 
@@ -22,19 +24,6 @@ class Message(BaseModel):
     role: Role
     content: str
     name: str | None = None
-
-
-class Scope(BaseModel):
-    """Who a memory belongs to. At least one id is set on every stored memory."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str | None = None
-    agent_id: str | None = None
-    run_id: str | None = None
-
-    def key(self) -> tuple[str | None, str | None, str | None]:
-        return (self.user_id, self.agent_id, self.run_id)
 
 
 class MemoryItem(BaseModel):

@@ -184,9 +184,18 @@ def limit(value: Any, config: MemoryConfig, field: str = "limit") -> int:
     return value
 
 
+# Each page reads every memory before it (see AsyncMemory.get_all), so deep offsets are
+# slow anyway; past this, page with a created_at filter instead.
+MAX_OFFSET = 1_000_000
+
+
 def offset(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError("offset", "must be a non-negative integer (a next_offset value)")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_OFFSET:
+        raise InvalidInputError(
+            "offset",
+            f"must be an integer from 0 to {MAX_OFFSET} (a next_offset value); to go deeper, "
+            'narrow the list with a filter such as {"created_at": {"lt": "<date>"}}',
+        )
     return value
 
 
