@@ -54,8 +54,9 @@ def test_client_config_examples_are_valid_json_launching_serve() -> None:
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
-        ("nonsense = 1\n", "unknown setting"),
-        ('port = "not a port"\n', "port"),
+        ("nonsense = 1\n", "nonsense: not a setting"),
+        ("default_user = 'x'\n", "did you mean default_user_id"),
+        ('port = "not a port"\n', "port: must be an integer"),
         ('llm_provider = "gpt"\n', "llm_provider"),
         ("= broken", "not valid"),
     ],
@@ -70,3 +71,22 @@ def test_bad_config_file_is_a_clear_error(tmp_path: Path, content: str, needle: 
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         MemoryConfig.load(tmp_path / "absent.toml")
+
+
+def test_an_invalid_environment_value_is_explained_without_pydantic_jargon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEM0_MCP_PORT", "eighty")
+    with pytest.raises(ConfigError) as caught:
+        MemoryConfig.load()
+    assert str(caught.value) == "invalid settings: port: must be an integer (got 'eighty')"
+
+
+def test_a_yaml_file_is_read_through_the_same_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "s.yml"
+    file.write_text("default_user_id: from-yaml\nport: 9000\nread_only: true\n")
+    monkeypatch.setenv("MEM0_MCP_PORT", "9100")
+    cfg = MemoryConfig.load(file, read_only=False)
+    assert (cfg.default_user_id, cfg.port, cfg.read_only) == ("from-yaml", 9100, False)

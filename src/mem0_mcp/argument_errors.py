@@ -36,17 +36,22 @@ _TYPE_MESSAGES = {
 }
 
 
-def explain(error: ValidationError, model: type[BaseModel], tool: str) -> str:
+def explain(
+    error: ValidationError, model: type[BaseModel], subject: str, *, list_valid: bool = True
+) -> str:
     """One line per problem (at most five), e.g.
     ``limit: must be an integer (got 'ten')`` or
     ``userid: not an argument of search_memories; did you mean user_id? (valid: query, ...)``.
+
+    ``subject`` names what an unknown top-level key is not (``"an argument of
+    search_memories"``, ``"a setting"``); ``list_valid`` appends the valid names.
     """
-    lines = [_line(item, model, tool) for item in error.errors(include_url=False)]
+    lines = [_line(item, model, subject, list_valid) for item in error.errors(include_url=False)]
     more = len(lines) - _MOST_ERRORS
     return "\n".join(lines[:_MOST_ERRORS]) + (f"\n(and {more} more)" if more > 0 else "")
 
 
-def _line(item: Any, model: type[BaseModel], tool: str) -> str:
+def _line(item: Any, model: type[BaseModel], subject: str, list_valid: bool) -> str:
     loc = tuple(item["loc"])
     where = _path(loc)
     kind = item["type"]
@@ -55,11 +60,11 @@ def _line(item: Any, model: type[BaseModel], tool: str) -> str:
         valid = list(owner.model_fields) if owner else []
         name = str(loc[-1])
         hint = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-        subject = f"an argument of {tool}" if len(loc) == 1 else f"a field of {_path(loc[:-1])}"
+        what = subject if len(loc) == 1 else f"a field of {_path(loc[:-1])}"
         return (
-            f"{where}: not {subject}"
+            f"{where}: not {what}"
             + (f"; did you mean {hint[0]}?" if hint else "")
-            + f" (valid: {', '.join(valid)})"
+            + (f" (valid: {', '.join(valid)})" if list_valid else "")
         )
     if kind == "value_error":  # a model validator's own message
         message = str(item["msg"]).removeprefix("Value error, ")

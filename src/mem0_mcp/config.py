@@ -1,9 +1,11 @@
 """Settings: one object, read from defaults → config file → environment → CLI flags.
 
 Environment variables are the flat ``MEM0_MCP_<FIELD>`` names (case-insensitive), e.g.
-``MEM0_MCP_DATA_DIR``, ``MEM0_MCP_DEFAULT_USER_ID``, ``MEM0_MCP_LLM_PROVIDER``. A config
-file (TOML or YAML, chosen by extension) holds the same field names in lower case. API
-keys are read by the SDKs themselves (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``).
+``MEM0_MCP_DATA_DIR``, ``MEM0_MCP_DEFAULT_USER_ID``, ``MEM0_MCP_LLM_PROVIDER``; lists and
+objects as JSON. A config file (TOML or YAML, chosen by extension) holds the same field
+names in lower case. All three are pydantic-settings sources (``settings_customise_sources``
+orders them). API keys are read by the SDKs themselves (``OPENAI_API_KEY``,
+``ANTHROPIC_API_KEY``).
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
 )
 
 from .errors import ConfigError
@@ -206,28 +211,60 @@ class MemoryConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Init kwargs carry CLI flags and the config file's values (see ``load``); the file's
-        # values are passed as defaults below the environment, hence this order.
-        return (init_settings, env_settings)
+        # Highest first: keyword arguments (CLI flags), the environment, the config file.
+        path = _CONFIG_FILE.get()
+        if path is None:
+            return (init_settings, env_settings)
+        if path.suffix.lower() == ".toml":
+            file: PydanticBaseSettingsSource = TomlConfigSettingsSource(settings_cls, path)
+        else:
+            file = YamlConfigSettingsSource(settings_cls, path)
+        return (init_settings, env_settings, file)
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> MemoryConfig:
         """Build settings: defaults → ``config_file`` → environment → ``overrides`` (CLI flags).
 
+        ``config_file``: TOML (``.toml``) or YAML (``.yaml`` / ``.yml``) with the settings'
+        names in lower case at the top level, read by pydantic-settings' own file sources.
         ``overrides`` whose value is ``None`` are ignored. Raises ``ConfigError`` for an
-        unreadable file or invalid values, with the offending field named.
+        unreadable or malformed file, an unknown setting (naming the nearest one) or an
+        invalid value (naming the setting, what was wrong and what was given).
         """
-        file_values = _read_config_file(config_file) if config_file else {}
-        cli_values = {k: v for k, v in overrides.items() if v is not None}
+        path = None if config_file is None else _checked_file(config_file.expanduser())
+        token = _CONFIG_FILE.set(path)
         try:
-            # The environment must beat the file: build once with the file as the base and
-            # the environment on top, then apply CLI flags over the result.
-            base = _with_file_defaults(file_values)
-            merged = base.model_dump()
-            merged.update(cli_values)
-            return cls(**merged)
-        except ValueError as exc:
-            raise ConfigError(f"invalid settings: {exc}") from exc
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            where = f"config file {path}: " if path else ""
+            raise ConfigError(where + _explain_settings(exc)) from None
+        except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path}: not valid ({exc})") from None
+        finally:
+            _CONFIG_FILE.reset(token)
+
+
+# The file ``MemoryConfig.load`` is reading, for ``settings_customise_sources`` (which
+# pydantic-settings calls with no way to pass it).
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("mem0_mcp_config_file", default=None)
+
+
+def _checked_file(path: Path) -> Path:
+    if path.suffix.lower() not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(f"config file {path}: use a .toml, .yaml or .yml file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it ({exc.strerror})") from None
+    return path
+
+
+def _explain_settings(error: ValidationError) -> str:
+    from .argument_errors import explain  # the same wording as tool-argument errors
+
+    lines = explain(error, MemoryConfig, "a setting", list_valid=False)
+    return "invalid settings: " + lines.replace("\n", "; ")
 
 
 def unknown_env_settings(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -248,37 +285,3 @@ def unknown_env_settings(environ: Mapping[str, str] | None = None) -> list[str]:
             + "; it is ignored. Settings are listed in README.md"
         )
     return out
-
-
-def _with_file_defaults(file_values: dict[str, Any]) -> MemoryConfig:
-    """Settings where the environment overrides ``file_values``, which override defaults."""
-    unknown = set(file_values) - set(MemoryConfig.model_fields)
-    if unknown:
-        raise ConfigError(
-            f"config file: unknown setting(s) {sorted(unknown)}; "
-            f"known settings are {sorted(MemoryConfig.model_fields)}"
-        )
-    env_only = MemoryConfig()  # defaults + environment
-    explicit_env = env_only.model_fields_set
-    values = {**file_values, **{k: getattr(env_only, k) for k in explicit_env}}
-    return MemoryConfig(**values)
-
-
-def _read_config_file(path: Path) -> dict[str, Any]:
-    path = path.expanduser()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot read it ({exc.strerror})") from exc
-    try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(raw.decode("utf-8"))
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(raw) or {}
-        else:
-            raise ConfigError(f"config file {path}: use a .toml, .yaml or .yml file")
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path}: not valid ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path}: the top level must be a table of settings")
-    return {str(k).lower(): v for k, v in data.items()}

@@ -83,7 +83,7 @@ class MemoryServer(MCPServer):
         try:
             args = spec.arguments.model_validate(preparse(arguments, spec.arguments))
         except ValidationError as exc:
-            raise ToolError(explain(exc, spec.arguments, name)) from exc
+            raise ToolError(explain(exc, spec.arguments, f"an argument of {name}")) from exc
         try:
             request = context.request_context.request if context is not None else None
             call = Call(self.memory, self.config, identity_of(request, self.config), context)
