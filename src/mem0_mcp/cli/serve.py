@@ -1,0 +1,154 @@
+"""``mem0-mcp serve``: the MCP server over stdio or HTTP, until its client leaves or a
+signal arrives; then calls in flight finish and the store is closed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config import MemoryConfig
+
+
+def add_parsers(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the MCP server",
+        description="Run the MCP server: over stdio (what Claude Desktop, Cursor and Claude "
+        "Code launch), or over HTTP for remote agents. Several serve processes may share one "
+        "data dir: the first owns the store, the others forward to it.",
+    )
+    common(serve)
+    serve.add_argument(
+        "--transport",
+        choices=["stdio", "sse", "streamable-http", "http"],
+        help="stdio (default); sse; streamable-http; http = SSE and streamable HTTP on one port",
+    )
+    serve.add_argument("--host", help="bind address for HTTP transports (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port for HTTP transports (default 8765)")
+    serve.add_argument("--default-user-id", help="user_id for calls that name no scope")
+    serve.add_argument(
+        "--read-only", action="store_true", default=None, help="offer only the tools that read"
+    )
+    serve.add_argument(
+        "--print-client-config",
+        action="store_true",
+        help="print ready-to-paste client configs (to stderr) once serving",
+    )
+    serve.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from . import settings
+
+    config = settings(
+        args,
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        default_user_id=args.default_user_id,
+        read_only=args.read_only,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config, print_config=args.print_client_config))
+
+
+async def serve(config: MemoryConfig, *, print_config: bool = False) -> None:
+    from ..auth import check_exposure
+    from ..owner import SharedMemory
+    from ..server import build_server
+
+    if config.transport != "stdio":
+        check_exposure(config)
+    memory = SharedMemory(config)
+    memory.start()  # the store opens (model load included) while `initialize` is answered
+    server = build_server(memory)
+    try:
+        if config.transport == "stdio":
+            await _until_signalled(server.run_stdio_async())
+        else:
+            await _serve_http(server, memory, config, print_config=print_config)
+    finally:
+        await memory.close()  # finishes calls in flight, closes the store, frees the lock
+
+
+async def _until_signalled(coro: Any) -> None:
+    """Run ``coro`` until it ends or SIGTERM / SIGINT arrives (then cancel it and return)."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve_http(
+    server: Any, memory: Any, config: MemoryConfig, *, print_config: bool
+) -> None:
+    import uvicorn
+
+    from ..http_app import build_http_app
+
+    app = build_http_app(server, memory, config)
+    uv = _uvicorn_server()(
+        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Graceful: uvicorn stops accepting and finishes requests in flight, then returns.
+        loop.add_signal_handler(sig, setattr, uv, "should_exit", True)
+    if print_config:
+        loop.create_task(_announce(uv, config))
+    await uv.serve()
+
+
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the signal after its shutdown, which would kill the process
+            # before the store is closed; our handlers (above) ask it to exit instead.
+            yield
+
+    return Server
+
+
+async def _announce(uv: Any, config: MemoryConfig) -> None:
+    while not uv.started:
+        await asyncio.sleep(0.05)
+    base = f"http://{config.host}:{config.port}"
+    stdio_cfg = {
+        "mcpServers": {
+            "memory": {
+                "command": str(Path(sys.executable).with_name("mem0-mcp")),
+                "args": ["serve"],
+                "env": {"MEM0_MCP_DATA_DIR": str(config.data_dir)},
+            }
+        }
+    }
+    remote_cfg = {"mcpServers": {"memory": {"type": "http", "url": f"{base}/mcp"}}}
+    sys.stderr.write(
+        f"\nmem0-mcp is serving (data dir {config.data_dir})\n"
+        f"  streamable HTTP: {base}/mcp\n  SSE:             {base}/sse\n"
+        f"  health:          {base}/health\n\n"
+        "Claude Desktop (stdio, claude_desktop_config.json):\n"
+        f"{json.dumps(stdio_cfg, indent=2)}\n\n"
+        "Claude Code (this running server):\n"
+        f"  claude mcp add --transport http memory {base}/mcp\n\n"
+        "Any client speaking streamable HTTP (.mcp.json / Cursor / VS Code):\n"
+        f"{json.dumps(remote_cfg, indent=2)}\n\n"
+    )
