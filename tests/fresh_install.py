@@ -62,14 +62,18 @@ class Install:
     venv: Path
     workdir: Path  # outside the repository: the cwd of every command run against the install
 
-    @property
-    def mem0_mcp(self) -> Path:
-        return self.venv / "bin" / "mem0-mcp"
+    FORMS = ("venv", "uvx")
+
+    def command(self, form: str, program: str, *args: str) -> list[str]:
+        """The command line running ``program`` of the install: from the venv pip installed
+        into, or ``uvx --from <wheel> program`` (the uvx form, on the local wheel)."""
+        if form == "venv":
+            return [str(self.venv / "bin" / program), *args]
+        return [UVX, "--from", str(self.wheel), program, *args]
 
     @property
     def uvx_serve(self) -> list[str]:
-        """``uvx --from <wheel> mem0-mcp serve``: the uvx form, on the local wheel."""
-        return [UVX, "--from", str(self.wheel), "mem0-mcp", "serve"]
+        return self.command("uvx", "mem0-mcp", "serve")
 
 
 @functools.cache

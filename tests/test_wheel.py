@@ -18,13 +18,16 @@ import pytest
 from fresh_install import Install, installed_wheel, pypi_only_env, run
 from mcp_harness import call, connect
 
-from mem0_mcp.model_layout import BUNDLE_DIR_NAME, MODEL_FILES, MODEL_SHA256
+from mem0_mcp.model_layout import BUNDLE_DIR_NAME, MODEL_FILES, MODEL_SHA256, PACKAGE_DATA_DIR
 
 pytestmark = pytest.mark.slow
 
-MODEL_IN_WHEEL = f"mem0_mcp/_model/{BUNDLE_DIR_NAME}"
+MODEL_IN_WHEEL = f"mem0_mcp/{PACKAGE_DATA_DIR}/{BUNDLE_DIR_NAME}"
 # Distributions that would mean the model packages' declared dependencies came along.
 HEAVY = re.compile(r"^(torch|torchvision|transformers|sentence-transformers|triton|nvidia-.*)$")
+LIST_DISTRIBUTIONS = (
+    "import importlib.metadata as m; print(*(d.metadata['Name'] for d in m.distributions()))"
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +35,20 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Install:
     return installed_wheel(tmp_path_factory.getbasetemp() / "fresh-install")
 
 
-def user_env(install: Install, data_dir: Path) -> dict[str, str]:
+def user_env(data_dir: Path) -> dict[str, str]:
     return pypi_only_env(MEM0_MCP_DATA_DIR=str(data_dir), MEM0_MCP_LOG_LEVEL="WARNING")
+
+
+def python_prints(install: Install, code: str, env: dict[str, str]) -> str:
+    """What ``code`` prints when run by the fresh venv's Python (outside the checkout)."""
+    return run(install.command("venv", "python", "-c", code), cwd=install.workdir, env=env)
 
 
 def test_wheel_carries_exactly_the_five_model_files_with_the_pinned_onnx(install: Install):
     with zipfile.ZipFile(install.wheel) as wheel:
-        model_members = sorted(n for n in wheel.namelist() if n.startswith("mem0_mcp/_model/"))
+        model_members = sorted(
+            n for n in wheel.namelist() if n.startswith(f"mem0_mcp/{PACKAGE_DATA_DIR}/")
+        )
         assert model_members == sorted(f"{MODEL_IN_WHEEL}/{name}" for name in MODEL_FILES)
         onnx = wheel.read(f"{MODEL_IN_WHEEL}/model.onnx")
     assert hashlib.sha256(onnx).hexdigest() == MODEL_SHA256
@@ -56,38 +66,34 @@ def test_sdist_carries_the_build_step_and_pins_but_not_the_model(install: Instal
     assert not [name for name in names if name.endswith("model.onnx")]
 
 
-def test_fresh_install_has_no_torch_transformers_or_cuda(install: Install):
-    env = pypi_only_env()
+@pytest.mark.parametrize("form", Install.FORMS)
+def test_fresh_install_has_no_torch_transformers_or_cuda(install: Install, form: str):
     listing = run(
-        [install.venv / "bin" / "pip", "list", "--format=freeze"], cwd=install.workdir, env=env
+        install.command(form, "python", "-c", LIST_DISTRIBUTIONS),
+        cwd=install.workdir,
+        env=pypi_only_env(),
     )
-    names = {line.split("==")[0].lower() for line in listing.splitlines()}
+    names = {re.sub(r"[-_.]+", "-", name).lower() for name in listing.split()}
     assert "mem0-mcp" in names
     assert not sorted(n for n in names if HEAVY.match(n))
-    run([install.venv / "bin" / "pip", "check"], cwd=install.workdir, env=env)
+
+
+def test_fresh_install_dependencies_are_consistent(install: Install):
+    run(install.command("venv", "pip", "check"), cwd=install.workdir, env=pypi_only_env())
 
 
 def test_doctor_loads_the_model_from_the_wheel_itself(install: Install, tmp_path: Path):
-    env = user_env(install, tmp_path / "data")
-    run([install.mem0_mcp, "doctor"], cwd=install.workdir, env=env)  # exit status 0
-    where = run(
-        [
-            install.venv / "bin" / "python",
-            "-c",
-            "from mem0_mcp.model_bundle import source_files; print(source_files()['model.onnx'])",
-        ],
-        cwd=install.workdir,
-        env=env,
-    )
-    assert Path(where.strip()).is_relative_to(install.venv)
+    env = user_env(tmp_path / "data")
+    run(install.command("venv", "mem0-mcp", "doctor"), cwd=install.workdir, env=env)
     assert (tmp_path / "data" / "models" / BUNDLE_DIR_NAME / "model.onnx").is_file()
+    code = "from mem0_mcp.model_bundle import source_files; print(source_files()['model.onnx'])"
+    assert Path(python_prints(install, code, env).strip()).is_relative_to(install.venv)
 
 
-@pytest.mark.parametrize("form", ["venv", "uvx"])
+@pytest.mark.parametrize("form", Install.FORMS)
 async def test_add_and_search_over_stdio(install: Install, tmp_path: Path, form: str):
-    server = [str(install.mem0_mcp), "serve"] if form == "venv" else install.uvx_serve
-    env = user_env(install, tmp_path / "data")
-    async with connect("stdio", env, server=server) as session:
+    server = install.command(form, "mem0-mcp", "serve")
+    async with connect("stdio", user_env(tmp_path / "data"), server=server) as session:
         added = await call(
             session, "add_memory", text="Alex is allergic to peanuts", user_id="alex"
         )
@@ -99,29 +105,20 @@ async def test_add_and_search_over_stdio(install: Install, tmp_path: Path, form:
 
 
 def test_an_install_missing_its_model_says_how_to_reinstall(install: Install, tmp_path: Path):
-    packaged = Path(
-        run(
-            [
-                install.venv / "bin" / "python",
-                "-c",
-                "import mem0_mcp.model_bundle as m; print(m.PACKAGED_DIR)",
-            ],
-            cwd=install.workdir,
-            env=pypi_only_env(),
-        ).strip()
-    )
+    code = "import mem0_mcp.model_bundle as m; print(m.PACKAGED_DIR)"
+    packaged = Path(python_prints(install, code, pypi_only_env()).strip())
     hidden = packaged.with_name(packaged.name + ".hidden")
     packaged.rename(hidden)
     try:
         proc = subprocess.run(
-            [str(install.mem0_mcp), "doctor"],
+            install.command("venv", "mem0-mcp", "doctor"),
             cwd=install.workdir,
-            env=user_env(install, tmp_path / "data"),
+            env=user_env(tmp_path / "data"),
             capture_output=True,
             text=True,
         )
     finally:
         hidden.rename(packaged)
     assert proc.returncode != 0
-    assert "pip install --force-reinstall mem0-mcp" in proc.stderr + proc.stdout
+    assert "pip install --force-reinstall mem0-mcp" in proc.stderr
     assert "Traceback" not in proc.stderr

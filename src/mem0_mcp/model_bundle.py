@@ -22,7 +22,6 @@ replaces its environment on upgrade) never swaps files under a running server.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -30,11 +29,18 @@ import tempfile
 from pathlib import Path
 
 from .errors import ConfigError
-from .model_layout import BUNDLE_DIR_NAME, MODEL_FILES, MODEL_SHA256, PACKAGE_DATA_DIR, SOURCES
+from .model_layout import (
+    BUNDLE_DIR_NAME,
+    MODEL_FILES,
+    MODEL_SHA256,
+    PACKAGE_DATA_DIR,
+    SOURCES,
+    sha256_of,
+)
 
 PACKAGED_DIR = Path(__file__).parent / PACKAGE_DATA_DIR / BUNDLE_DIR_NAME
 _INSTALL_HINT = (
-    "a wheel of mem0-mcp carries the model: reinstall it (`pip install --force-reinstall "
+    "A wheel of mem0-mcp carries the model: reinstall it (`pip install --force-reinstall "
     "mem0-mcp`, or `uvx --reinstall mem0-mcp serve`); in a source checkout run `make install`; "
     "or set MEM0_MCP_EMBEDDING_MODEL_PATH to a folder holding " + ", ".join(MODEL_FILES)
 )
@@ -60,22 +66,14 @@ def source_files() -> dict[str, Path]:
         absent = sorted(pkg for pkg, found in dirs.items() if found is None)
         if absent:
             raise ConfigError(
-                f"the embedding model is not installed (not in {PACKAGED_DIR}, and no "
-                f"package {', '.join(absent)}): {_INSTALL_HINT}"
+                f"the embedding model is not installed: {PACKAGED_DIR} does not exist and "
+                f"{' and '.join(absent)} cannot be imported. {_INSTALL_HINT}"
             )
         files = {name: dirs[pkg] / inner for name, (pkg, inner) in SOURCES.items()}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
-        raise ConfigError(f"embedding model files missing: {missing}; {_INSTALL_HINT}")
+        raise ConfigError(f"embedding model files missing: {missing}. {_INSTALL_HINT}")
     return files
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure_default_model(models_dir: Path) -> Path:
@@ -93,7 +91,7 @@ def ensure_default_model(models_dir: Path) -> Path:
     if actual != MODEL_SHA256:
         raise ConfigError(
             f"{files['model.onnx']} has sha256 {actual}, expected {MODEL_SHA256}; "
-            f"the file is damaged or not the pinned model; {_INSTALL_HINT}"
+            f"the file is damaged or not the pinned model. {_INSTALL_HINT}"
         )
     models_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{BUNDLE_DIR_NAME}-", dir=models_dir))
