@@ -201,6 +201,21 @@ def _handler_for(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass  # the client gave up (timeout test)
 
+        def do_GET(self) -> None:  # noqa: N802 - GET /v1/models, what `doctor` calls
+            if not self.path.rstrip("/").endswith("/models"):
+                self.send_error(404)
+                return
+            model = {"id": "stub-model", "object": "model", "created": 0, "owned_by": "stub"}
+            model.update(type="model", display_name="stub", created_at="2026-01-01T00:00:00Z")
+            page = {"object": "list", "data": [model], "has_more": False}
+            page.update(first_id="stub-model", last_id="stub-model")
+            data = json.dumps(page).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
 

@@ -36,7 +36,9 @@ works whether or not a server is running on the same data dir (it goes through i
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (.toml, .yaml)")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="store folder (MEM0_MCP_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir", type=Path, metavar="DIR", help="store folder (MEM0_MCP_DATA_DIR)"
+    )
     parser.add_argument(
         "--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level"
     )
@@ -46,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     from . import doctor, people, serve, transfer
 
     parser = argparse.ArgumentParser(
-        prog="mem0-mcp", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="mem0-mcp",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mem0-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

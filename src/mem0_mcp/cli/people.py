@@ -146,7 +146,8 @@ def _show(command: str, result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    # On a terminal, its width; piped (less, grep, a file), wide enough not to fold rows.
+    console = Console(width=None if sys.stdout.isatty() else 200)
     if command in ("list", "search"):
         table = Table(show_lines=False)
         for column in ("id", "memory", "scope", "created"):
@@ -158,14 +159,23 @@ def _show(command: str, result: Any) -> None:
             table.add_row(*row, *([f"{item.score:.3f}"] if command == "search" else []))
         console.print(table)
         more = getattr(result, "next_offset", None)
-        console.print(f"{len(result.results)} memories" + (f"; next: --offset {more}" if more else ""))
+        console.print(
+            f"{len(result.results)} memories" + (f"; next: --offset {more}" if more else "")
+        )
     elif command == "history":
         table = Table()
         for column in ("when", "event", "old", "new", "actor", "role"):
             table.add_column(column, overflow="fold")
         for e in result.results:
             when = e.created_at[:19].replace("T", " ")
-            table.add_row(when, e.event, e.old_memory or "", e.new_memory or "", e.actor_id or "", e.role or "")
+            table.add_row(
+                when,
+                e.event,
+                e.old_memory or "",
+                e.new_memory or "",
+                e.actor_id or "",
+                e.role or "",
+            )
         console.print(table)
     else:  # get, delete
         data = result.model_dump(exclude_none=True)
@@ -174,5 +184,7 @@ def _show(command: str, result: Any) -> None:
 
 
 def _scope(item: Any) -> str:
-    parts = [f"{k}={getattr(item, k)}" for k in ("user_id", "agent_id", "run_id") if getattr(item, k)]
+    parts = [
+        f"{k}={getattr(item, k)}" for k in ("user_id", "agent_id", "run_id") if getattr(item, k)
+    ]
     return " ".join(parts)
