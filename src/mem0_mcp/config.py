@@ -116,6 +116,12 @@ class MemoryConfig(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    owner_channel: Literal["auto", "unix", "tcp"] = Field(
+        default="auto",
+        description="How the other serve processes on this data dir reach the one that owns "
+        "the store, when this one owns it: 'unix' socket, or 'tcp' on 127.0.0.1 with a secret "
+        "in the data dir. 'auto': unix, except on Windows.",
+    )
 
     # --- HTTP authentication ---------------------------------------------------------------
     auth_tokens: dict[str, TokenScope] = Field(

@@ -1,8 +1,8 @@
 """The MCP face: tool schemas and descriptions, arguments → engine calls, engine errors →
 MCP tool errors (``isError: true``). No memory logic lives here.
 
-``build_server(memory)`` takes anything with ``AsyncMemory``'s methods (the engine itself,
-or a client of the process that owns the store) and returns an ``MCPServer``.
+``build_server(memory)`` takes a ``MemoryAPI`` (the engine itself, or a client of the
+process that owns the store) and returns an ``MCPServer``.
 """
 
 import functools
@@ -16,11 +16,11 @@ from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from . import __version__
+from .api import MemoryAPI
 from .auth import apply_scope, bound_scope
 from .errors import Mem0MCPError
 from .llms import LLM
 from .llms.sampling import run_with_sampling
-from .memory import AsyncMemory
 from .models import (
     AddResult,
     DeleteAllResult,
@@ -32,7 +32,6 @@ from .models import (
     SearchResult,
     UpdateResult,
 )
-from .owner import SharedMemory
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def _tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-def build_server(memory: AsyncMemory | SharedMemory, *, name: str = "mem0-mcp") -> MCPServer:
+def build_server(memory: MemoryAPI, *, name: str = "mem0-mcp") -> MCPServer:
     """An ``MCPServer`` whose tools call ``memory``.
 
     On HTTP transports with ``auth_tokens``, the scope the caller's token is bound to
