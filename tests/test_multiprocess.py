@@ -14,6 +14,8 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -217,17 +219,25 @@ async def _first_reply(port: int, line: dict) -> tuple[dict, bytes]:
         writer.close()
 
 
+@asynccontextmanager
+async def _tcp_owner(data: Path, model_dir: Path) -> AsyncIterator[tuple[dict, str, Path]]:
+    """A streamable-HTTP server owning ``data`` over the TCP channel; yields its settings, its
+    URL and the file where it published its port and secret."""
+    env = server_env(data, model_dir, MEM0_MCP_OWNER_CHANNEL="tcp")
+    with http_server(env, transport="streamable-http") as url:
+        async with connect("streamable-http", env, url=url) as session:
+            await call(session, "list_memories")  # answered once it owns the store
+        yield env, url, data / "owner.tcp.json"
+
+
 async def test_the_tcp_owner_refuses_a_connection_without_its_secret_and_keeps_serving(
     tmp_path: Path, model_dir: Path
 ) -> None:
-    env = server_env(tmp_path / "data", model_dir, MEM0_MCP_OWNER_CHANNEL="tcp")
-    owner, url = _ready_http_server(env)
-    try:
-        published = tmp_path / "data" / "owner.tcp.json"
-        assert stat.S_IMODE(published.stat().st_mode) == 0o600  # readable by this user only
-        address = json.loads(published.read_text())
+    async with _tcp_owner(tmp_path / "data", model_dir) as (env, url, published):
         async with connect("streamable-http", env, url=url) as session:
             kept = (await call(session, "add_memory", text="keep me", infer=False))["results"]
+        assert stat.S_IMODE(published.stat().st_mode) == 0o600  # readable by this user only
+        address = json.loads(published.read_text())
         # A wrong secret, a nearly right one, and a call with no secret at all (a reset that
         # must not run) are each refused with an error line, and the connection is closed.
         for first_line in (
@@ -246,18 +256,12 @@ async def test_the_tcp_owner_refuses_a_connection_without_its_secret_and_keeps_s
         async with connect("streamable-http", env, url=url) as session:
             listed = await call(session, "list_memories")
             assert [i["memory"] for i in listed["results"]] == ["keep me"]
-    finally:
-        owner.terminate()
-        owner.wait(timeout=30)
 
 
 async def test_a_forwarder_refused_by_the_owner_fails_at_once_with_a_clear_error(
     tmp_path: Path, model_dir: Path
 ) -> None:
-    env = server_env(tmp_path / "data", model_dir, MEM0_MCP_OWNER_CHANNEL="tcp")
-    owner, _ = _ready_http_server(env)
-    try:
-        published = tmp_path / "data" / "owner.tcp.json"
+    async with _tcp_owner(tmp_path / "data", model_dir) as (env, _, published):
         address = json.loads(published.read_text())
         published.write_text(json.dumps({**address, "secret": "not-the-owners"}))
         async with connect("stdio", env) as forwarder:
@@ -267,9 +271,6 @@ async def test_a_forwarder_refused_by_the_owner_fails_at_once_with_a_clear_error
             # Not a takeover loop: the owner is alive and said no.
             assert time.monotonic() - started < TAKEOVER_TIMEOUT / 2
             assert "start them again" in str(refused.value)
-    finally:
-        owner.terminate()
-        owner.wait(timeout=30)
 
 
 @pytest.mark.parametrize(("owner_channel", "forwarder_channel"), [("unix", "tcp"), ("tcp", "unix")])

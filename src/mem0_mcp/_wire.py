@@ -1,6 +1,6 @@
 """The owner channel's wire format: one JSON object per line (``_channel.py`` carries it).
 
-A call is one connection:
+A call is one connection (past the ``tcp`` channel's handshake, ``_channel.py``):
 
     client → owner   {"method": "search", "kwargs": {...}, "sampling": false}
     owner  → client  {"generate": {...}}            (0..n times, sampling calls only)

@@ -106,7 +106,7 @@ class SharedMemory:
         self._listener: _channel.Listener | None = None
         self._role = asyncio.Lock()
         self._inflight: set[asyncio.Future[Any]] = set()
-        self._start_task: asyncio.Task[None] | None = None
+        self._start_task: asyncio.Task[bool] | None = None
         self._closing = False
 
     # --- role ----------------------------------------------------------------------------
@@ -283,8 +283,11 @@ class SharedMemory:
     async def _forward(self, method: str, kwargs: dict[str, Any], llm: LLM | None) -> Any:
         reader, writer = await _channel.connect(self.config)
         try:
-            request = {"method": method, "kwargs": _wire.encode_kwargs(kwargs)}
-            request["sampling"] = llm is not None
+            request = {
+                "method": method,
+                "kwargs": _wire.encode_kwargs(kwargs),
+                "sampling": llm is not None,
+            }
             writer.write(_wire.dumps(request))
             await writer.drain()
             while True:
