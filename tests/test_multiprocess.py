@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -22,6 +23,8 @@ import httpx
 import pytest
 from mcp_harness import MEM0_MCP, ToolFailed, call, connect, free_port, http_server, server_env
 
+from mem0_mcp import _channel
+from mem0_mcp.config import MemoryConfig
 from mem0_mcp.owner import TAKEOVER_TIMEOUT
 
 
@@ -287,3 +290,28 @@ async def test_a_forwarder_uses_the_channel_the_owner_chose_whatever_its_own_set
                 added = await call(forwarder, "add_memory", text="via the owner's channel")
             listed = await call(owner, "list_memories")
             assert [i["memory"] for i in listed["results"]] == [added["results"][0]["memory"]]
+
+
+@pytest.mark.parametrize("kind", ["unix", "tcp"])
+async def test_a_connection_no_owner_process_accepted_is_not_taken_for_a_delivered_call(
+    tmp_path: Path, kind: str
+) -> None:
+    # A listening socket whose process never accepts, then goes away: what a forwarder meets
+    # when the owner is killed with connections still queued in the kernel. Unreachable
+    # means "never delivered": the call is retried, not reported as possibly applied.
+    config = MemoryConfig(data_dir=tmp_path, owner_channel=kind)
+    if kind == "unix":
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(_channel.socket_path(tmp_path)))
+    else:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        address = {"port": listener.getsockname()[1], "secret": "s"}
+        _channel.address_path(tmp_path).write_text(json.dumps(address))
+    listener.listen()
+    connecting = asyncio.create_task(_channel.connect(config))
+    await asyncio.sleep(0.2)
+    assert not connecting.done()  # connected in the kernel, waiting for the greeting
+    listener.close()
+    with pytest.raises(_channel.Unreachable):
+        await asyncio.wait_for(connecting, 5)
