@@ -186,7 +186,7 @@ async def _handshake(
             await writer.drain()
         reply = await _read_object(reader)
     except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-        raise Unreachable(f"no owner answered on the published port ({exc!r})") from None
+        raise Unreachable(f"the owner did not greet this connection ({exc!r})") from None
     if "error" in reply:
         return False
     if reply.get("hello") != 1:
