@@ -25,6 +25,7 @@ from mcp_harness import MEM0_MCP, ToolFailed, call, connect, free_port, http_ser
 
 from mem0_mcp import _channel
 from mem0_mcp.config import MemoryConfig
+from mem0_mcp.errors import StoreUnavailableError
 from mem0_mcp.owner import TAKEOVER_TIMEOUT
 
 
@@ -315,3 +316,19 @@ async def test_a_connection_no_owner_process_accepted_is_not_taken_for_a_deliver
     listener.close()
     with pytest.raises(_channel.Unreachable):
         await asyncio.wait_for(connecting, 5)
+
+
+async def test_a_forwarder_meeting_an_owner_of_another_release_is_told_to_restart(
+    tmp_path: Path,
+) -> None:
+    async def newer_owner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(json.dumps({"hello": _channel.VERSION + 1}).encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_unix_server(newer_owner, str(_channel.socket_path(tmp_path)))
+    try:
+        with pytest.raises(StoreUnavailableError, match="different mem0-mcp releases"):
+            await _channel.connect(MemoryConfig(data_dir=tmp_path))
+    finally:
+        server.close()

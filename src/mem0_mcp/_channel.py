@@ -13,7 +13,7 @@ Two kinds carry the same calls (one connection per call, JSON lines: ``_wire.py`
 On both, the owner greets each connection it admits before the call is sent:
 
     client → owner   {"secret": "..."}                      (tcp only)
-    owner  → client  {"hello": 1}  |  {"error": {...}} and the connection closes
+    owner  → client  {"hello": VERSION}  |  {"error": {...}} and the connection closes
 
 So a call is only sent to an owner process that has accepted its connection. Without the
 greeting, a connection the kernel had queued for an owner being killed looked delivered,
@@ -22,7 +22,8 @@ running, ``test_owner_killed_mid_traffic...`` saw such a third failed write from
 writers in 4 of 12 runs without the greeting, 0 of 18 with it. The greeting costs one
 round trip: a forwarded ``get`` takes 0.71 ms instead of 0.54 ms (median) over the Unix
 socket, 0.92 ms over TCP (``bench/owner_channel.py``), against tens of milliseconds for a
-tool call.
+tool call. ``VERSION`` numbers the protocol, so a forwarder started from another release
+than the owner's is told to restart rather than misreading the owner's answers.
 
 The ``owner_channel`` setting picks the kind a process offers while it owns the store
 (``auto``: ``unix`` where asyncio has Unix sockets and the platform is not Windows, else
@@ -63,6 +64,9 @@ _MAX_SOCKET_PATH = 100
 # event loop at once; a silent peer is not a working owner (or a port reused since the file
 # was written), and the forwarder then treats the owner as gone.
 HANDSHAKE_TIMEOUT = 10.0
+# The owner channel's protocol (this module's handshake and ``_wire.py``); raise it whenever
+# either changes incompatibly.
+VERSION = 1
 
 
 class Unreachable(Exception):
@@ -189,8 +193,15 @@ async def _handshake(
         raise Unreachable(f"the owner did not greet this connection ({exc!r})") from None
     if "error" in reply:
         return False
-    if reply.get("hello") != 1:
-        raise Unreachable("something other than a mem0-mcp owner answered on its port")
+    version = reply.get("hello")
+    if not isinstance(version, int):
+        raise Unreachable("something other than a mem0-mcp owner answered on its channel")
+    if version != VERSION:
+        raise StoreUnavailableError(
+            f"the process that owns the store speaks owner-channel version {version}, this "
+            f"one {VERSION}: they come from different mem0-mcp releases; restart every "
+            "mem0-mcp process using this data dir (quit and reopen their clients)"
+        )
     return True
 
 
@@ -202,7 +213,7 @@ async def _admit(
 ) -> None:
     """Owner side: greet and serve a connection, if it opens with ``secret`` when one is set."""
     if secret is None or await _has_secret(reader, secret):
-        writer.write(_wire.dumps({"hello": 1}))
+        writer.write(_wire.dumps({"hello": VERSION}))
         await handler(reader, writer)
         return
     log.warning("refused an owner-channel connection without the right secret")
