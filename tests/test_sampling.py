@@ -64,9 +64,11 @@ async def test_add_memory_uses_the_clients_model_end_to_end(env: dict[str, str])
         assert trail == ["Lives in Lisbon", "Lives in Porto"]
 
 
+@pytest.mark.parametrize("channel", ["unix", "tcp"])
 async def test_sampling_works_from_a_process_that_forwards_to_the_owner(
-    env: dict[str, str],
+    env: dict[str, str], channel: str
 ) -> None:
+    env = {**env, "MEM0_MCP_OWNER_CHANNEL": channel}
     owner_model = ClientModel(["Owner fact"])
     forwarder_model = ClientModel(["Likes jazz"])
     async with connect("stdio", env, sampling_callback=owner_model) as owner:

@@ -1,25 +1,28 @@
-"""The owner channel's wire format: one JSON object per line over a Unix socket.
+"""The owner channel's wire format: one JSON object per line (``_channel.py`` carries it).
 
-A call is one connection:
+A call is one connection (past the ``tcp`` channel's handshake, ``_channel.py``):
 
     client → owner   {"method": "search", "kwargs": {...}, "sampling": false}
     owner  → client  {"generate": {...}}            (0..n times, sampling calls only)
     client → owner   {"result": {...}} | {"error": {...}}   (one answer per generate)
     owner  → client  {"ok": <result JSON>} | {"error": {...}}
 
-Results are the engine's pydantic models as JSON, rebuilt by method name; errors carry
-the engine's error type and message so the forwarding process raises the same error the
-owner did.
+Results are the engine's pydantic models as JSON, rebuilt by method name. An error is
+``{"type": class name, "message": str(error), "args": {constructor argument: value}}``, so
+the forwarding process raises the same error the owner did (``errors.py`` keeps every
+constructor argument as an attribute for this).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
-from .errors import ConfigError, InvalidInputError, LLMError, Mem0MCPError, NotFoundError
+from .errors import Mem0MCPError
 from .models import (
     AddResult,
     DeleteAllResult,
@@ -59,7 +62,7 @@ def encode_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     out = dict(kwargs)
     if isinstance(out.get("scope"), Scope):
         out["scope"] = out["scope"].model_dump()
-    if isinstance(out.get("messages"), list):
+    if isinstance(out.get("messages"), Sequence) and not isinstance(out["messages"], str):
         out["messages"] = [
             m.model_dump() if isinstance(m, BaseModel) else m for m in out["messages"]
         ]
@@ -82,26 +85,38 @@ def decode_result(method: str, data: Any) -> BaseModel | None:
     return None if model is None or data is None else model.model_validate(data)
 
 
-def encode_error(exc: BaseException) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
-    if isinstance(exc, InvalidInputError):
-        data["field"] = exc.field
-        data["message"] = str(exc)[len(exc.field) + 2 :]
-    elif isinstance(exc, NotFoundError):
-        data["memory_id"] = exc.memory_id
-    elif isinstance(exc, LLMError):
-        data.update(provider=exc.provider, cause=exc.cause)
-    return data
+def encode_error(exc: Mem0MCPError) -> dict[str, Any]:
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "args": {name: getattr(exc, name) for name in _arguments(type(exc))},
+    }
 
 
 def decode_error(data: dict[str, Any]) -> Mem0MCPError:
-    kind = data.get("type")
-    if kind == "InvalidInputError":
-        return InvalidInputError(data.get("field", "arguments"), data.get("message", ""))
-    if kind == "NotFoundError":
-        return NotFoundError(data.get("memory_id", ""))
-    if kind == "LLMError":
-        return LLMError(data.get("provider", "?"), data.get("cause", data.get("message", "")))
-    if kind == "ConfigError":
-        return ConfigError(data.get("message", ""))
-    return Mem0MCPError(data.get("message", "the store's owner process failed this call"))
+    """The error ``encode_error`` described; a plain ``Mem0MCPError`` with its message when
+    the type is unknown here or its arguments do not fit."""
+    message = str(data.get("message") or "the store's owner process failed this call")
+    cls = _error_classes().get(str(data.get("type")), Mem0MCPError)
+    try:
+        names = _arguments(cls)
+        return cls(**{n: data["args"][n] for n in names}) if names else cls(message)
+    except (KeyError, TypeError):
+        return Mem0MCPError(message)
+
+
+def _error_classes() -> dict[str, type[Mem0MCPError]]:
+    found: dict[str, type[Mem0MCPError]] = {}
+    todo = [Mem0MCPError]
+    while todo:
+        cls = todo.pop()
+        found[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _arguments(cls: type[Mem0MCPError]) -> list[str]:
+    """The constructor's argument names, or ``[]`` for an error built from its message."""
+    if cls.__init__ is Exception.__init__:
+        return []
+    return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]

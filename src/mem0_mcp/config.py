@@ -145,6 +145,12 @@ class MemoryConfig(BaseSettings):
         "hash, scores to 3 decimals, times to the second) or 'full' (the structured content as "
         "is). Structured content is always complete.",
     )
+    owner_channel: Literal["auto", "unix", "tcp"] = Field(
+        default="auto",
+        description="How the other serve processes on this data dir reach the one that owns "
+        "the store, when this one owns it: 'unix' socket, or 'tcp' on 127.0.0.1 with a secret "
+        "in the data dir. 'auto': unix, except on Windows.",
+    )
 
     # --- HTTP authentication ---------------------------------------------------------------
     auth_tokens: dict[str, TokenScope] = Field(

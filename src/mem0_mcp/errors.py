@@ -3,6 +3,21 @@
 Every error carries a message written for the caller (an agent or a person): it says
 what was wrong and how to fix it. The MCP server turns each into a tool error
 (``isError: true``) and keeps serving.
+
+    Mem0MCPError
+    ├── InvalidInputError (+ ValueError)  an argument is wrong; nothing written
+    ├── NotFoundError (+ LookupError)     no such memory in the caller's scope
+    ├── ConflictError                     another call changed it first; nothing applied
+    ├── ConfigError                       the settings cannot work
+    ├── LLMError                          the LLM provider failed; nothing applied
+    ├── StoreUnavailableError             store closed or unreachable; nothing applied
+    ├── OutcomeUnknownError               owner exited mid-write: applied wholly or not at all
+    ├── PermissionDeniedError (+ PermissionError)  a scope outside the caller's binding
+    └── transfer.TransferError            an export / import file cannot be used
+
+Each class keeps its constructor's arguments as attributes of the same name (or takes
+just the message), so an error raised in the process that owns the store is raised again,
+same type and same message, in the process that forwarded the call (``_wire.py``).
 """
 
 from __future__ import annotations
@@ -15,11 +30,13 @@ class Mem0MCPError(Exception):
 class InvalidInputError(Mem0MCPError, ValueError):
     """An argument is malformed, out of range or missing.
 
-    ``field`` names the offending argument (e.g. ``"text"``, ``"filters.created_at"``).
+    ``field`` names the offending argument (e.g. ``"text"``, ``"filters.created_at"``);
+    ``message`` says what was wrong with it and how to fix it.
     """
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
 
 
@@ -72,4 +89,14 @@ class PermissionDeniedError(Mem0MCPError, PermissionError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class OutcomeUnknownError(Mem0MCPError):
+    """The process that owns the store exited while handling a write forwarded to it.
+
+    The write was applied completely or not at all (the journal guarantees that), but
+    which is unknown here: it is never repeated on the caller's behalf. Not a
+    ``StoreUnavailableError``, whose calls are safe to simply retry.
+    """

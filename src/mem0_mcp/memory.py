@@ -1,4 +1,5 @@
-"""``AsyncMemory``: the one engine API, used by the MCP server and as a Python library.
+"""``AsyncMemory``: the engine, used by the MCP server and as a Python library. Its public
+calls follow ``MemoryAPI`` (``api.py``), which documents them.
 
     async with AsyncMemory(MemoryConfig(data_dir="./mem")) as memory:
         await memory.add("I live in Lisbon", user_id="alice")
@@ -103,9 +104,8 @@ class AsyncMemory:
 
     ``config`` defaults to ``MemoryConfig()`` (environment variables apply); keyword
     ``overrides`` replace single settings, e.g. ``AsyncMemory(data_dir=tmp)``.
-    Use as ``async with``, or call ``open()`` / ``close()``. Every method raises
-    ``InvalidInputError`` for bad arguments (nothing is written), ``NotFoundError`` for an
-    unknown ``memory_id``, ``ConfigError`` if the model or store cannot be opened.
+    Use as ``async with``, or call ``open()`` / ``close()``. The calls, their results and
+    their errors are documented on ``MemoryAPI`` (``api.py``).
     """
 
     def __init__(self, config: MemoryConfig | None = None, **overrides: Any) -> None:
@@ -210,22 +210,7 @@ class AsyncMemory:
         dedup: bool = True,
         llm: LLM | None = None,
     ) -> AddResult:
-        """Remember text or a conversation.
-
-        ``messages``: a string (one user message) or a list of ``{role, content, name?}``.
-        Verbatim mode (``infer`` false, or no LLM configured) stores one memory per
-        non-system message, with ``role`` and ``actor_id`` (the message's ``name``). An
-        exact duplicate (same md5) in the same scope, or with ``dedup`` a near duplicate
-        (cosine ≥ ``dedup_threshold``), gives event ``NONE`` and the existing memory's id.
-
-        Infer mode (``infer`` true, the default when an LLM is configured or ``llm`` is
-        given): at most two LLM calls extract durable facts and reconcile them with the
-        nearest memories in scope; every decision (ADD / UPDATE / DELETE / NONE) is applied
-        atomically and logged. An LLM failure raises ``LLMError`` with nothing applied.
-        ``llm`` overrides the configured provider for this call (MCP sampling uses it).
-
-        Returns ``AddResult(results=[AddEvent(id, memory, event, previous_memory?)])``.
-        """
+        """Remember text or a conversation: ``MemoryAPI.add``."""
         await self.open()
         msgs = validation.messages(messages, self.config)
         meta = validation.metadata(metadata, self.config)
@@ -468,12 +453,7 @@ class AsyncMemory:
         metadata: dict[str, Any] | None = None,
         scope: Scope | None = None,
     ) -> UpdateResult:
-        """Replace a memory's text (and metadata, when given; otherwise kept).
-
-        ``scope``, when given (a scope bound by authentication), must contain the memory,
-        or ``NotFoundError`` is raised as if it did not exist.
-        Returns ``UpdateResult(id, memory, previous_memory, event="UPDATE")``.
-        """
+        """Replace a memory's text: ``MemoryAPI.update``."""
         await self.open()
         mid = validation.memory_id(memory_id)
         new_text = validation.text(text, self.config)
@@ -497,8 +477,7 @@ class AsyncMemory:
 
     @_call
     async def delete(self, memory_id: str, *, scope: Scope | None = None) -> DeleteResult:
-        """Delete one memory; its history stays. ``scope`` as in ``update``.
-        Returns ``DeleteResult(id, memory, event="DELETE")``."""
+        """Delete one memory: ``MemoryAPI.delete``."""
         await self.open()
         mid = validation.memory_id(memory_id)
         current = await self._get_point(mid, scope)
@@ -516,8 +495,7 @@ class AsyncMemory:
         agent_id: str | None = None,
         run_id: str | None = None,
     ) -> DeleteAllResult:
-        """Delete every memory matching the given ids (at least one is required: the
-        default user never applies here). Each deletion is logged in history."""
+        """Delete every memory carrying the given ids: ``MemoryAPI.delete_all``."""
         await self.open()
         scope = validation.scope(self.config, user_id, agent_id, run_id, use_default=False)
         flt = _scope_filter(scope)
@@ -539,7 +517,7 @@ class AsyncMemory:
 
     @_call
     async def reset(self) -> None:
-        """Delete every memory and every history row. Irreversible."""
+        """Delete every memory and every history row: ``MemoryAPI.reset``."""
         await self.open()
         async with self._write_lock:
             await self.vector_store.reset()
@@ -658,14 +636,7 @@ class AsyncMemory:
         threshold: float | None = None,
         search_mode: retrieval.SearchMode | None = None,
     ) -> SearchResult:
-        """Memories in scope most relevant to ``query``, best first.
-
-        ``limit`` 1..``max_limit``; ``threshold`` 0..1 drops hits scoring below it.
-        ``score`` is the cosine similarity in ``dense`` mode; in ``hybrid`` mode (default)
-        ``0.3 · max(cosine, 0) + 0.7 · bm25 / (bm25 + 25)``, in 0..1 and absolute (a memory
-        sharing no word with the query scores at most 0.3); see ``retrieval.py``.
-        ``filters`` use mem0's syntax (see ``filters.parse_filters``).
-        """
+        """Memories in scope most relevant to ``query``: ``MemoryAPI.search``."""
         await self.open()
         q = validation.text(query, self.config, "query")
         n = validation.limit(limit, self.config)
@@ -688,7 +659,7 @@ class AsyncMemory:
 
     @_call
     async def get(self, memory_id: str, *, scope: Scope | None = None) -> MemoryItem:
-        """One memory by id; ``NotFoundError`` if absent (or outside ``scope``, when given)."""
+        """One memory by id: ``MemoryAPI.get``."""
         await self.open()
         point = await self._get_point(validation.memory_id(memory_id), scope)
         return item_from_payload(point.id, point.payload)
@@ -704,11 +675,7 @@ class AsyncMemory:
         limit: int = 100,
         offset: int = 0,
     ) -> ListResult:
-        """Memories in scope, newest first (ties by id), ``limit`` per page from ``offset``.
-
-        Paging with ``next_offset`` lists every memory exactly once while the scope is not
-        written to. Costs grow with ``offset`` (each page reads the ones before it).
-        """
+        """A page of memories in scope, newest first: ``MemoryAPI.get_all``."""
         await self.open()
         n = validation.limit(limit, self.config)
         skip = validation.offset(offset)
@@ -733,12 +700,9 @@ class AsyncMemory:
         items = [item_from_payload(p.id, p.payload) for p in points[skip : skip + n]]
         return ListResult(results=items, next_offset=skip + n if more else None)
 
-    list = get_all  # mem0 calls it get_all; `list` reads better next to the MCP tool name
-
     @_call
     async def history(self, memory_id: str, *, scope: Scope | None = None) -> HistoryResult:
-        """Every event of a memory, oldest first; kept after the memory is deleted.
-        ``NotFoundError`` if the id never existed (or its scope is outside ``scope``)."""
+        """Every event of a memory, oldest first: ``MemoryAPI.history``."""
         await self.open()
         mid = validation.memory_id(memory_id)
         events, owner = await self.history_store.history(mid)

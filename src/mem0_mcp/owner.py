@@ -2,8 +2,10 @@
 
 The embedded stores take an exclusive lock on their folder, and Claude Desktop alone starts
 two copies of every stdio server. So exactly one process — the *owner* — opens the store
-(vector store + history); every other process forwards its calls to the owner over a Unix
-socket, one connection per call (``_wire.py``).
+(vector store + history); every other process forwards its calls to the owner over the
+owner channel (a Unix socket, or loopback TCP with a secret: ``_channel.py``), one
+connection per call (``_wire.py``). ``SharedMemory`` is the ``MemoryAPI`` (``api.py``) of
+such a process, whichever role it has.
 
 Who owns is decided by an OS file lock (``<data_dir>/owner.lock``, ``flock`` through
 ``filelock``): the kernel releases it when the owner exits or is killed, so no stale lock
@@ -12,8 +14,9 @@ the lock and become the owner itself (replaying the journal of anything the old 
 half-done); if another process won that race, it connects to the new owner. Every write
 goes through the one owner, so it is visible to every process at once.
 
-A write in flight when the owner dies gets a clear error (it may or may not have been
-applied: the journal makes it all-or-nothing, and a search shows which); reads are retried.
+A write in flight when the owner dies raises ``OutcomeUnknownError`` (it may or may not
+have been applied: the journal makes it all-or-nothing, and a search shows which); reads
+are retried.
 MCP sampling still works from a forwarding process: the owner sends the LLM requests of a
 forwarded ``add`` back over the call's connection to the caller, whose client answers them.
 """
@@ -22,22 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from . import _wire, pipeline
+from . import _channel, _wire, pipeline
 from .config import MemoryConfig
-from .errors import LLMError, Mem0MCPError, StoreUnavailableError
+from .errors import LLMError, Mem0MCPError, OutcomeUnknownError, StoreUnavailableError
 from .llms import LLM
 from .memory import AsyncMemory
 from .models import (
@@ -48,9 +47,11 @@ from .models import (
     ListResult,
     MemoryItem,
     Message,
+    Scope,
     SearchResult,
     UpdateResult,
 )
+from .retrieval import SearchMode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,27 +63,10 @@ TAKEOVER_TIMEOUT = 60.0
 _SCHEMAS: dict[str, type[BaseModel]] = {
     m.__name__: m for m in (pipeline.Extraction, pipeline.Reconciliation)
 }
-# Unix socket paths are limited to 107 bytes on Linux (103 on macOS).
-_MAX_SOCKET_PATH = 100
-
-
-class _OwnerUnreachable(Exception):
-    """The call was never delivered: safe to retry anywhere."""
 
 
 class _OwnerLost(Exception):
     """The owner went away after the call was delivered: it may have been applied."""
-
-
-def socket_path(data_dir: Path) -> Path:
-    """``<data_dir>/owner.sock``, or a short path in the temp dir named after the data
-    dir's hash when that would exceed the OS limit."""
-    path = data_dir.resolve() / "owner.sock"
-    if len(str(path)) <= _MAX_SOCKET_PATH:
-        return path
-    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    return base / f"mem0-mcp-{digest}.sock"
 
 
 @contextlib.contextmanager
@@ -108,7 +92,7 @@ def exclusive(config: MemoryConfig) -> Iterator[None]:
 
 
 class SharedMemory:
-    """``AsyncMemory``'s API for a serve process, whether it owns the store or forwards.
+    """``MemoryAPI`` for a serve process, whether it owns the store or forwards.
 
     ``start()`` decides the role in the background; every call waits for it. ``close()``
     waits for calls in flight (they are never cut off half-way), closes the store if owned,
@@ -117,13 +101,12 @@ class SharedMemory:
 
     def __init__(self, config: MemoryConfig) -> None:
         self.config = config
-        self.socket_path = socket_path(config.data_dir)
         self._lock = FileLock(config.data_dir / "owner.lock", thread_local=False)
         self._local: AsyncMemory | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: _channel.Listener | None = None
         self._role = asyncio.Lock()
         self._inflight: set[asyncio.Future[Any]] = set()
-        self._start_task: asyncio.Task[None] | None = None
+        self._start_task: asyncio.Task[bool] | None = None
         self._closing = False
 
     # --- role ----------------------------------------------------------------------------
@@ -134,10 +117,10 @@ class SharedMemory:
 
     @property
     def is_ready(self) -> bool:
-        """Owner: the store is open. Forwarder: an owner's socket exists."""
+        """Owner: the store is open. Forwarder: an owner has published its channel."""
         if self._local is not None:
             return self._local.is_ready
-        return self.socket_path.exists()
+        return _channel.published(self.config)
 
     def start(self) -> None:
         """Try to become the owner in the background (needs a running loop)."""
@@ -158,43 +141,98 @@ class SharedMemory:
             log.info("this process owns the store in %s", self.config.data_dir)
             local = AsyncMemory(self.config)
             local.start()
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()  # left by an owner that was killed
-            self._server = await asyncio.start_unix_server(
-                self._serve_call, path=str(self.socket_path), limit=_wire.MAX_LINE
-            )
+            self._listener = await _channel.listen(self.config, self._serve_call)
             self._local = local
             return True
 
     # --- the API -------------------------------------------------------------------------
 
     async def add(
-        self, messages: str | list[Message | dict[str, Any]], *, llm: LLM | None = None, **kw: Any
+        self,
+        messages: str | Sequence[Message | dict[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        infer: bool | None = None,
+        dedup: bool = True,
+        llm: LLM | None = None,
     ) -> AddResult:
-        return await self._call("add", {"messages": messages, **kw}, llm=llm)
+        """See ``MemoryAPI.add``; a forwarded call sends ``llm``'s requests back here."""
+        kwargs = {"messages": messages, "metadata": metadata, "infer": infer, "dedup": dedup}
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        return await self._call("add", {**kwargs, **ids}, llm=llm)
 
-    async def search(self, query: str, **kw: Any) -> SearchResult:
-        return await self._call("search", {"query": query, **kw})
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int = 10,
+        threshold: float | None = None,
+        search_mode: SearchMode | None = None,
+    ) -> SearchResult:
+        """See ``MemoryAPI.search``."""
+        kwargs = {"query": query, "filters": filters, "limit": limit, "threshold": threshold}
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        return await self._call("search", {**kwargs, **ids, "search_mode": search_mode})
 
-    async def get(self, memory_id: str, **kw: Any) -> MemoryItem:
-        return await self._call("get", {"memory_id": memory_id, **kw})
+    async def get(self, memory_id: str, *, scope: Scope | None = None) -> MemoryItem:
+        """See ``MemoryAPI.get``."""
+        return await self._call("get", {"memory_id": memory_id, "scope": scope})
 
-    async def get_all(self, **kw: Any) -> ListResult:
-        return await self._call("get_all", kw)
+    async def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> ListResult:
+        """See ``MemoryAPI.get_all``."""
+        kwargs = {"filters": filters, "limit": limit, "offset": offset}
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        return await self._call("get_all", {**kwargs, **ids})
 
-    async def update(self, memory_id: str, text: str, **kw: Any) -> UpdateResult:
-        return await self._call("update", {"memory_id": memory_id, "text": text, **kw})
+    async def update(
+        self,
+        memory_id: str,
+        text: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        scope: Scope | None = None,
+    ) -> UpdateResult:
+        """See ``MemoryAPI.update``."""
+        kwargs = {"memory_id": memory_id, "text": text, "metadata": metadata, "scope": scope}
+        return await self._call("update", kwargs)
 
-    async def delete(self, memory_id: str, **kw: Any) -> DeleteResult:
-        return await self._call("delete", {"memory_id": memory_id, **kw})
+    async def delete(self, memory_id: str, *, scope: Scope | None = None) -> DeleteResult:
+        """See ``MemoryAPI.delete``."""
+        return await self._call("delete", {"memory_id": memory_id, "scope": scope})
 
-    async def delete_all(self, **kw: Any) -> DeleteAllResult:
-        return await self._call("delete_all", kw)
+    async def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+    ) -> DeleteAllResult:
+        """See ``MemoryAPI.delete_all``."""
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        return await self._call("delete_all", ids)
 
-    async def history(self, memory_id: str, **kw: Any) -> HistoryResult:
-        return await self._call("history", {"memory_id": memory_id, **kw})
+    async def history(self, memory_id: str, *, scope: Scope | None = None) -> HistoryResult:
+        """See ``MemoryAPI.history``."""
+        return await self._call("history", {"memory_id": memory_id, "scope": scope})
 
     async def reset(self) -> None:
+        """See ``MemoryAPI.reset``."""
         await self._call("reset", {})
 
     async def _call(self, method: str, kwargs: dict[str, Any], llm: LLM | None = None) -> Any:
@@ -222,7 +260,7 @@ class SharedMemory:
                 return await getattr(self._local, method)(**kwargs, **extra)
             try:
                 return await self._forward(method, kwargs, llm)
-            except _OwnerUnreachable as exc:
+            except _channel.Unreachable as exc:
                 if await self._try_to_own():
                     continue
                 if time.monotonic() > deadline:
@@ -232,7 +270,7 @@ class SharedMemory:
                     ) from None
             except _OwnerLost:
                 if method not in _wire.READ_ONLY:
-                    raise Mem0MCPError(
+                    raise OutcomeUnknownError(
                         "the process that owns the store exited while handling this call; it "
                         "was applied completely or not at all: search or list to see which, "
                         "then retry if needed"
@@ -243,15 +281,13 @@ class SharedMemory:
     # --- forwarding side -----------------------------------------------------------------
 
     async def _forward(self, method: str, kwargs: dict[str, Any], llm: LLM | None) -> Any:
+        reader, writer = await _channel.connect(self.config)
         try:
-            reader, writer = await asyncio.open_unix_connection(
-                str(self.socket_path), limit=_wire.MAX_LINE
-            )
-        except OSError as exc:  # no socket, or nobody listening on it
-            raise _OwnerUnreachable(exc.strerror or str(exc)) from None
-        try:
-            request = {"method": method, "kwargs": _wire.encode_kwargs(kwargs)}
-            request["sampling"] = llm is not None
+            request = {
+                "method": method,
+                "kwargs": _wire.encode_kwargs(kwargs),
+                "sampling": llm is not None,
+            }
             writer.write(_wire.dumps(request))
             await writer.drain()
             while True:
@@ -277,13 +313,8 @@ class SharedMemory:
         request: dict[str, Any], llm: LLM | None, writer: asyncio.StreamWriter
     ) -> None:
         if llm is None:
-            answer: dict[str, Any] = {
-                "error": {
-                    "type": "LLMError",
-                    "provider": "sampling",
-                    "cause": "no LLM in the calling process",
-                }
-            }
+            refusal = LLMError("sampling", "no LLM in the calling process")
+            answer: dict[str, Any] = {"error": _wire.encode_error(refusal)}
         else:
             try:
                 result = await llm.generate(
@@ -313,16 +344,8 @@ class SharedMemory:
                     raise ValueError(method)
                 kwargs = _wire.decode_kwargs(request.get("kwargs") or {})
             except (ValueError, KeyError, TypeError):
-                writer.write(
-                    _wire.dumps(
-                        {
-                            "error": {
-                                "type": "Mem0MCPError",
-                                "message": "malformed owner-channel call",
-                            }
-                        }
-                    )
-                )
+                malformed = Mem0MCPError("malformed owner-channel call")
+                writer.write(_wire.dumps({"error": _wire.encode_error(malformed)}))
                 return
             llm = _CallerLLM(reader, writer) if request.get("sampling") else None
             try:
@@ -333,7 +356,7 @@ class SharedMemory:
                 reply = {"error": _wire.encode_error(exc)}
             except Exception as exc:  # never let one bad call take the owner down
                 log.exception("forwarded %s failed", method)
-                reply = {"error": {"type": "Mem0MCPError", "message": f"internal error: {exc}"}}
+                reply = {"error": _wire.encode_error(Mem0MCPError(f"internal error: {exc}"))}
             writer.write(_wire.dumps(reply))
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -352,10 +375,8 @@ class SharedMemory:
         if self._start_task is not None:
             with contextlib.suppress(Exception):
                 await self._start_task
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()
+        if self._listener is not None:
+            self._listener.close()
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=timeout)
         if self._local is not None:

@@ -22,6 +22,7 @@ from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from . import __version__
+from .api import MemoryAPI
 from .argument_errors import explain
 from .auth import identity_of
 from .config import MemoryConfig
@@ -36,11 +37,13 @@ log = logging.getLogger(__name__)
 class MemoryServer(MCPServer):
     """An ``MCPServer`` whose tools are ``tools.offered(config)``, run on ``memory``.
 
-    ``memory``: the engine API (``AsyncMemory``, or ``owner.SharedMemory`` forwarding to the
-    process that owns the store); ``config`` defaults to ``memory.config``.
+    ``memory``: the engine API (``api.MemoryAPI``: ``AsyncMemory``, or ``owner.SharedMemory``
+    forwarding to the process that owns the store); ``config`` defaults to ``memory.config``.
     """
 
-    def __init__(self, memory: Any, config: MemoryConfig | None = None, *, name: str = "mem0-mcp"):
+    def __init__(
+        self, memory: MemoryAPI, config: MemoryConfig | None = None, *, name: str = "mem0-mcp"
+    ):
         super().__init__(name, instructions=INSTRUCTIONS, version=__version__)
         self.memory = memory
         self.config = config or memory.config
@@ -102,6 +105,6 @@ class MemoryServer(MCPServer):
         return tool_result(result, self.config.tool_output)
 
 
-def build_server(memory: Any, *, name: str = "mem0-mcp") -> MemoryServer:
+def build_server(memory: MemoryAPI, *, name: str = "mem0-mcp") -> MemoryServer:
     """The MCP server for ``memory`` (the engine API), configured by ``memory.config``."""
     return MemoryServer(memory, name=name)

@@ -44,6 +44,7 @@ from .validation import MAX_OFFSET
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
 
+    from .api import MemoryAPI
     from .auth import Identity
     from .config import MemoryConfig
     from .llms import LLM
@@ -150,7 +151,7 @@ class DeleteAllArguments(_Arguments):
 class Call:
     """One tool call as a handler sees it: validated arguments and the resolved caller."""
 
-    memory: Any  # the engine (``api.MemoryAPI``): AsyncMemory, or the owner's forwarder
+    memory: MemoryAPI  # AsyncMemory, or the forwarder to the process that owns the store
     config: MemoryConfig
     identity: Identity
     context: Context[Any, Any] | None
