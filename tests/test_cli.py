@@ -102,8 +102,8 @@ def test_doctor_reports_a_store_owned_by_a_running_server(tmp_path: Path, model_
     with http_server(env):
         proc = _run(env, "doctor")
     assert proc.returncode == 0
-    assert "ok   store: in use by a running server (pid " in proc.stderr
-    assert "transport streamable-http" in proc.stderr or "transport http" in proc.stderr
+    assert "ok   store: in use by a running mem0-mcp (pid " in proc.stderr
+    assert "mem0-mcp serve --transport http)" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
@@ -99,8 +101,11 @@ class SharedMemory:
     and releases the lock.
     """
 
-    def __init__(self, config: MemoryConfig) -> None:
+    def __init__(self, config: MemoryConfig, *, label: str = "serve") -> None:
+        """``label`` says what this process is (``"serve --transport http"``, ``"list"``),
+        for ``mem0-mcp doctor`` to report who owns the store."""
         self.config = config
+        self.label = label
         self._lock = FileLock(config.data_dir / "owner.lock", thread_local=False)
         self._local: AsyncMemory | None = None
         self._listener: _channel.Listener | None = None
@@ -143,7 +148,13 @@ class SharedMemory:
             local.start()
             self._listener = await _channel.listen(self.config, self._serve_call)
             self._local = local
+            self._owner_info().write_text(json.dumps({"pid": os.getpid(), "label": self.label}))
             return True
+
+    def _owner_info(self) -> Path:
+        """``<data_dir>/owner.json``: which process owns the store (pid and ``label``), for
+        people and ``doctor``; the owner lock, not this file, decides who owns."""
+        return self.config.data_dir / "owner.json"
 
     # --- the API -------------------------------------------------------------------------
 
@@ -377,6 +388,7 @@ class SharedMemory:
                 await self._start_task
         if self._listener is not None:
             self._listener.close()
+            self._owner_info().unlink(missing_ok=True)
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=timeout)
         if self._local is not None:

@@ -170,7 +170,7 @@ async def _check_store(config: MemoryConfig) -> Check:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        return Check("store", True, f"in use by a running server ({_owner_description(config)})")
+        return Check("store", True, f"in use by {_owner_description(config)}")
 
     async def body() -> Check:
         from ..embeddings import Embedder
@@ -198,9 +198,9 @@ def _owner_description(config: MemoryConfig) -> str:
     info = config.data_dir / "owner.json"
     try:
         data = json.loads(info.read_text())
-        return f"pid {data['pid']}, transport {data['transport']}"
+        return f"a running mem0-mcp (pid {data['pid']}: mem0-mcp {data['label']})"
     except (OSError, ValueError, KeyError, TypeError):
-        return "its pid is not recorded"
+        return "a running mem0-mcp (its pid is not recorded)"
 
 
 _QDRANT_FIX = "check MEM0_MCP_QDRANT_URL and MEM0_MCP_QDRANT_API_KEY, and that the server runs"

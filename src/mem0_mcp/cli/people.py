@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> None:
     from . import settings
 
     config = settings(args, quiet=True)
-    result = asyncio.run(_with_memory(config, lambda memory: _call(args, memory)))
+    result = asyncio.run(_with_memory(config, args.command, lambda memory: _call(args, memory)))
     if result is None:
         return
     if args.json:
@@ -100,10 +100,10 @@ def run(args: argparse.Namespace) -> None:
         _show(args.command, result)
 
 
-async def _with_memory(config: Any, work: Callable[[Any], Awaitable[Any]]) -> Any:
+async def _with_memory(config: Any, label: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
     from ..owner import SharedMemory
 
-    memory = SharedMemory(config)
+    memory = SharedMemory(config, label=label)
     memory.start()
     try:
         return await work(memory)

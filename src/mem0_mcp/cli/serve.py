@@ -66,7 +66,7 @@ async def serve(config: MemoryConfig, *, print_config: bool = False) -> None:
 
     if config.transport != "stdio":
         check_exposure(config)
-    memory = SharedMemory(config)
+    memory = SharedMemory(config, label=f"serve --transport {config.transport}")
     memory.start()  # the store opens (model load included) while `initialize` is answered
     server = build_server(memory)
     try:
