@@ -260,24 +260,23 @@ def _instant(value: Any, field: str) -> tuple[float, float | None]:
     if not isinstance(value, str):
         raise InvalidInputError(field, f"expected a date or time, got {_kind(value)}; {hint}")
     text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise InvalidInputError(
-                field, f"{value!r} is not a valid date ({exc}); {hint}"
-            ) from exc
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start.timestamp(), (start + timedelta(days=1)).timestamp()
+    bare_date = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInputError(
-            field, f"{value!r} is not an ISO 8601 date or datetime; {hint}"
-        ) from exc
+        what = f"a valid date ({exc})" if bare_date else "an ISO 8601 date or datetime"
+        raise InvalidInputError(field, f"{value!r} is not {what}; {hint}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp(), None
+    if not bare_date:
+        return moment.timestamp(), None
+    if moment.date() == date.max:  # the day's end would be past what datetime can hold
+        raise InvalidInputError(
+            field,
+            f"the whole day {value!r} ends past year 9999; give a datetime such as "
+            "'9999-12-31T00:00:00Z' instead",
+        )
+    return moment.timestamp(), (moment + timedelta(days=1)).timestamp()
 
 
 def _id_condition(op: str, value: Any, field: str) -> Filter:
