@@ -69,12 +69,7 @@ class QdrantEngineStore(ABC):
         return await self._scored(dense, DENSE_VECTOR, filter, limit, with_dense=False)
 
     async def search_sparse(
-        self,
-        vector: SparseVector,
-        *,
-        filter: Filter | None,
-        limit: int,
-        with_dense: bool = False,
+        self, vector: SparseVector, *, filter: Filter | None, limit: int, with_dense: bool = False
     ) -> list[ScoredPoint]:
         """Keyword search: sum over shared terms of stored weight × query weight × IDF (IDF
         over the whole collection), best first; an empty ``vector`` finds nothing.
@@ -85,11 +80,7 @@ class QdrantEngineStore(ABC):
         return await self._scored(query, SPARSE_VECTOR, filter, limit, with_dense=with_dense)
 
     async def scroll(
-        self,
-        *,
-        filter: Filter | None,
-        limit: int,
-        with_vectors: bool = False,
+        self, *, filter: Filter | None, limit: int, with_vectors: bool = False
     ) -> list[Point]:
         """Points matching ``filter``, newest ``created_ts`` first.
 
@@ -101,7 +92,7 @@ class QdrantEngineStore(ABC):
         records = await self._engine_newest_first(filter, limit, with_vectors)
         return [to_point(r, with_vectors) for r in records]
 
-    # -- what a backend provides ---------------------------------------------------------------
+    # -- what a backend provides -------------------------------------------------------------
 
     @abstractmethod
     async def _engine_upsert(self, points: list[Any]) -> None:
@@ -130,14 +121,14 @@ class QdrantEngineStore(ABC):
         """Records ordered by ``created_ts`` descending, payload without ``_lc``."""
 
     @abstractmethod
-    def _native_point(self, id: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
-        """The engine's point for ``id`` with named ``vectors`` and ``payload``."""
+    def _native_point(self, pid: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
+        """The engine's point with id ``pid``, named ``vectors`` and ``payload``."""
 
     @abstractmethod
     def _native_sparse(self, vector: SparseVector) -> Any:
         """The engine's sparse vector for ``vector``."""
 
-    # -- conversions ---------------------------------------------------------------------------
+    # -- conversions -------------------------------------------------------------------------
 
     async def _scored(
         self, query: Any, using: str, filter: Filter | None, limit: int, *, with_dense: bool
@@ -176,12 +167,12 @@ class QdrantFilterNodes:
         return self.filter_type(must_not=items)
 
 
-def point_id(point_id: str) -> str:
-    """``point_id`` in canonical UUID form; ``ValueError`` if it is not a UUID."""
+def point_id(value: str) -> str:
+    """``value`` as a point id: canonical UUID form; ``ValueError`` if it is not a UUID."""
     try:
-        return str(uuid.UUID(str(point_id)))
+        return str(uuid.UUID(str(value)))
     except ValueError:
-        raise ValueError(f"point ids are UUID strings, got {point_id!r}") from None
+        raise ValueError(f"point ids are UUID strings, got {value!r}") from None
 
 
 def with_shadow(payload: dict[str, Any]) -> dict[str, Any]:

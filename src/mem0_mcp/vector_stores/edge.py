@@ -165,8 +165,8 @@ class EdgeVectorStore(QdrantEngineStore):
         )
         return await self._call(lambda: self._require().query(request))
 
-    def _native_point(self, id: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
-        return qe.Point(id, vectors, payload)
+    def _native_point(self, pid: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
+        return qe.Point(pid, vectors, payload)
 
     def _native_sparse(self, vector: SparseVector) -> Any:
         return qe.SparseVector(list(vector.indices), [float(v) for v in vector.values])
@@ -298,7 +298,7 @@ def _open_error(path: Path, dim: int, exc: Exception) -> Exception:
     return StoreUnavailableError(f"cannot open the vector store at {path}: {message}")
 
 
-# -- filters -------------------------------------------------------------------------------
+# -- filters ---------------------------------------------------------------------------------
 
 
 class _EdgeFilters(QdrantFilterNodes):

@@ -169,8 +169,8 @@ class QdrantVectorStore(QdrantEngineStore):
         )
         return result.points
 
-    def _native_point(self, id: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
-        return models.PointStruct(id=id, vector=vectors, payload=payload)
+    def _native_point(self, pid: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
+        return models.PointStruct(id=pid, vector=vectors, payload=payload)
 
     def _native_sparse(self, vector: SparseVector) -> Any:
         return models.SparseVector(
