@@ -251,6 +251,7 @@ def test_all_of() -> None:
         ({"created_at": {"in": ["2024-01-01"]}}, "filters.created_at", "does not apply"),
         ({"created_at": {"gte": "yesterday"}}, "filters.created_at", "ISO 8601"),
         ({"created_at": {"gte": "2024-02-30"}}, "filters.created_at", "not a valid date"),
+        ({"created_at": "9999-12-31"}, "filters.created_at", "past year 9999"),
         ({"created_at": {"gte": 1714557600000}}, "filters.created_at", "milliseconds"),
         ({"created_at": {"gte": True}}, "filters.created_at", "boolean"),
         ({"id": "abc"}, "filters.id", "UUID"),

@@ -37,16 +37,16 @@ import functools
 import logging
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import qdrant_edge as qe
 
 from ..errors import ConfigError, StoreUnavailableError
-from ..filters import SHADOW_KEY, Filter, lowercase_shadow, shadow_path, translate
+from ..filters import SHADOW_KEY, Bounds, Filter, shadow_path, translate
+from ._common import QdrantEngineStore, QdrantFilterNodes
 from .base import (
     DENSE_VECTOR,
     FLOAT_INDEXES,
@@ -54,8 +54,6 @@ from .base import (
     ORDER_KEY,
     SPARSE_VECTOR,
     TENANT_KEY,
-    Point,
-    ScoredPoint,
     SparseVector,
 )
 
@@ -65,7 +63,7 @@ R = TypeVar("R")
 _PAYLOAD = qe.PayloadSelector.Exclude([SHADOW_KEY])
 
 
-class EdgeVectorStore:
+class EdgeVectorStore(QdrantEngineStore):
     """A ``VectorStore`` on a Qdrant Edge shard in the folder ``path`` (created on ``open``).
 
     ``flush_on_write``: fsync before every ``upsert`` / ``delete`` returns (adds ~10 ms
@@ -125,75 +123,39 @@ class EdgeVectorStore:
         """Delete every point: the shard folder is removed and created afresh."""
         await self._call(self._reset_sync)
 
-    # -- writes ------------------------------------------------------------------------------
+    async def count(self, *, filter: Filter | None) -> int:
+        """Exact number of points matching ``filter``."""
+        request = qe.CountRequest(exact=True, filter=_native_filter(filter))
+        return await self._call(lambda: self._require().count(request))
 
-    async def upsert(self, points: Sequence[Point]) -> None:
-        """Insert or replace ``points`` as one WAL record (all-or-nothing); see the module
-        docstring for durability. Writes each payload's ``_lc`` mirror."""
-        if not points:
-            return
-        native = [self._to_native(p) for p in points]
-        await self._call(self._write_sync, qe.UpdateOperation.upsert_points(native))
+    # -- engine calls (for QdrantEngineStore) ------------------------------------------------
 
-    async def delete(self, ids: Sequence[str]) -> None:
-        """Delete points by id; unknown ids are ignored."""
-        if not ids:
-            return
-        op = qe.UpdateOperation.delete_points([_point_id(i) for i in ids])
-        await self._call(self._write_sync, op)
+    async def _engine_upsert(self, points: list[Any]) -> None:
+        # One WAL record: all-or-nothing. See the module docstring for durability.
+        await self._call(self._write_sync, qe.UpdateOperation.upsert_points(points))
 
-    # -- reads -------------------------------------------------------------------------------
+    async def _engine_delete(self, ids: list[str]) -> None:
+        await self._call(self._write_sync, qe.UpdateOperation.delete_points(list(ids)))
 
-    async def retrieve(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
-        """Points for the ids that exist, in no particular order (payload without ``_lc``)."""
-        if not ids:
-            return []
-        native_ids = [_point_id(i) for i in ids]
-        records = await self._call(
-            lambda: self._require().retrieve(native_ids, _PAYLOAD, with_vectors)
+    async def _engine_retrieve(self, ids: list[str], with_vectors: bool) -> Sequence[Any]:
+        return await self._call(lambda: self._require().retrieve(list(ids), _PAYLOAD, with_vectors))
+
+    async def _engine_query(
+        self, query: Any, using: str, filter: Filter | None, limit: int, with_dense: bool
+    ) -> Sequence[Any]:
+        # Exact (brute-force) search: Edge never has an HNSW index here (module docstring).
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(query, using=using),
+            filter=_native_filter(filter),
+            with_payload=_PAYLOAD,
+            with_vector=[DENSE_VECTOR] if with_dense else False,
         )
-        return [_to_point(r, with_vectors) for r in records]
+        return await self._call(lambda: self._require().query(request))
 
-    async def search(
-        self, vector: list[float], *, filter: Filter | None, limit: int
-    ) -> list[ScoredPoint]:
-        """Exact cosine nearest neighbours among points matching ``filter``, best first."""
-        if limit <= 0:
-            return []
-        self._check_dim(vector)
-        query = qe.Query.Nearest([float(x) for x in vector], using=DENSE_VECTOR)
-        return await self._query(query, filter, limit)
-
-    async def search_sparse(
-        self,
-        vector: SparseVector,
-        *,
-        filter: Filter | None,
-        limit: int,
-        with_dense: bool = False,
-    ) -> list[ScoredPoint]:
-        """Keyword search: sum over shared terms of stored weight × query weight × IDF (IDF
-        over the whole shard), best first."""
-        if limit <= 0 or not vector.indices:
-            return []
-        sparse = qe.SparseVector(list(vector.indices), [float(v) for v in vector.values])
-        query = qe.Query.Nearest(sparse, using=SPARSE_VECTOR)
-        return await self._query(query, filter, limit, with_dense=with_dense)
-
-    async def scroll(
-        self,
-        *,
-        filter: Filter | None,
-        limit: int,
-        with_vectors: bool = False,
-    ) -> list[Point]:
-        """Points matching ``filter``, newest ``created_ts`` first.
-
-        Ordered natively (``order_by`` over the float index on ``created_ts``); points
-        without ``created_ts`` are not listed.
-        """
-        if limit <= 0:
-            return []
+    async def _engine_newest_first(
+        self, filter: Filter | None, limit: int, with_vectors: bool
+    ) -> Sequence[Any]:
         request = qe.QueryRequest(
             limit=limit,
             query=qe.OrderBy(ORDER_KEY, qe.Direction.Desc),
@@ -201,28 +163,15 @@ class EdgeVectorStore:
             with_payload=_PAYLOAD,
             with_vector=with_vectors,
         )
-        hits = await self._call(lambda: self._require().query(request))
-        return [_to_point(h, with_vectors) for h in hits]
+        return await self._call(lambda: self._require().query(request))
 
-    async def count(self, *, filter: Filter | None) -> int:
-        """Exact number of points matching ``filter``."""
-        request = qe.CountRequest(exact=True, filter=_native_filter(filter))
-        return await self._call(lambda: self._require().count(request))
+    def _native_point(self, pid: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
+        return qe.Point(pid, vectors, payload)
+
+    def _native_sparse(self, vector: SparseVector) -> Any:
+        return qe.SparseVector(list(vector.indices), [float(v) for v in vector.values])
 
     # -- internals ---------------------------------------------------------------------------
-
-    async def _query(
-        self, query: Any, filter: Filter | None, limit: int, *, with_dense: bool = False
-    ) -> list[ScoredPoint]:
-        request = qe.QueryRequest(
-            limit=limit,
-            query=query,
-            filter=_native_filter(filter),
-            with_payload=_PAYLOAD,
-            with_vector=[DENSE_VECTOR] if with_dense else False,
-        )
-        hits = await self._call(lambda: self._require().query(request))
-        return [ScoredPoint.of(_to_point(h, with_dense), h.score) for h in hits]
 
     async def _call(self, fn: Callable[..., R], *args: Any) -> R:
         if self._executor is None:
@@ -234,21 +183,6 @@ class EdgeVectorStore:
         if self._shard is None:
             raise StoreUnavailableError(f"vector store {self.path} is not open")
         return self._shard
-
-    def _check_dim(self, vector: Sequence[float]) -> None:
-        if self._dim is not None and len(vector) != self._dim:
-            raise ValueError(f"query vector has {len(vector)} dimensions, the store {self._dim}")
-
-    def _to_native(self, p: Point) -> qe.Point:
-        if p.vector is None:
-            raise ValueError(f"point {p.id}: a dense vector is required to upsert")
-        self._check_dim(p.vector)
-        vectors: dict[str, Any] = {DENSE_VECTOR: [float(x) for x in p.vector]}
-        if p.sparse is not None and p.sparse.indices:
-            vectors[SPARSE_VECTOR] = qe.SparseVector(
-                list(p.sparse.indices), [float(v) for v in p.sparse.values]
-            )
-        return qe.Point(_point_id(p.id), vectors, _with_shadow(p.payload))
 
     # The *_sync methods run on the worker thread only.
 
@@ -364,38 +298,13 @@ def _open_error(path: Path, dim: int, exc: Exception) -> Exception:
     return StoreUnavailableError(f"cannot open the vector store at {path}: {message}")
 
 
-# -- conversions -----------------------------------------------------------------------------
+# -- filters ---------------------------------------------------------------------------------
 
 
-def _point_id(point_id: str) -> str:
-    try:
-        return str(uuid.UUID(str(point_id)))
-    except ValueError:
-        raise ValueError(f"point ids are UUID strings, got {point_id!r}") from None
-
-
-def _with_shadow(payload: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in payload.items() if k != SHADOW_KEY}
-    out[SHADOW_KEY] = lowercase_shadow(str(payload.get("data") or ""), payload.get("metadata"))
-    return out
-
-
-def _to_point(record: Any, with_vectors: bool) -> Point:
-    dense: list[float] | None = None
-    sparse: SparseVector | None = None
-    if with_vectors and isinstance(record.vector, dict):
-        raw_dense = record.vector.get(DENSE_VECTOR)
-        dense = [float(x) for x in raw_dense] if raw_dense is not None else None
-        raw_sparse = record.vector.get(SPARSE_VECTOR)
-        if raw_sparse is not None:
-            sparse = SparseVector(
-                [int(i) for i in raw_sparse.indices], [float(v) for v in raw_sparse.values]
-            )
-    return Point(str(record.id), dense, record.payload or {}, sparse)
-
-
-class _EdgeFilters:
+class _EdgeFilters(QdrantFilterNodes):
     """``NativeFilterBuilder`` for ``qdrant_edge``."""
+
+    filter_type = qe.Filter
 
     def match_keyword(self, key: str, value: str) -> Any:
         return qe.FieldCondition(key, match=qe.MatchValue(value))
@@ -408,16 +317,8 @@ class _EdgeFilters:
         # a JSON boolean; the _lc mirror stores booleans as 1/0 (and no other integers).
         return qe.FieldCondition(shadow_path(key), match=qe.MatchValue(int(value)))
 
-    def range(
-        self,
-        key: str,
-        *,
-        gt: float | None = None,
-        gte: float | None = None,
-        lt: float | None = None,
-        lte: float | None = None,
-    ) -> Any:
-        return qe.FieldCondition(key, range=qe.RangeFloat(gte=gte, gt=gt, lte=lte, lt=lt))
+    def range(self, key: str, **bounds: Unpack[Bounds]) -> Any:
+        return qe.FieldCondition(key, range=qe.RangeFloat(**bounds))
 
     def substring(self, key: str, text: str) -> Any:
         # MatchSubstring: byte-wise substring of keyword values (any element of a list),
@@ -429,15 +330,6 @@ class _EdgeFilters:
 
     def has_id(self, ids: list[str]) -> Any:
         return qe.HasIdCondition(set(ids))
-
-    def all_of(self, items: list[Any]) -> Any:
-        return qe.Filter(must=items)
-
-    def any_of(self, items: list[Any]) -> Any:
-        return qe.Filter(should=items)
-
-    def none_of(self, items: list[Any]) -> Any:
-        return qe.Filter(must_not=items)
 
 
 _BUILDER = _EdgeFilters()

@@ -23,15 +23,15 @@ open); upserts are committed to its SQLite file before returning.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from qdrant_client import AsyncQdrantClient, models
 
 from ..errors import ConfigError, StoreUnavailableError
-from ..filters import SHADOW_KEY, Filter, lowercase_shadow, translate
+from ..filters import SHADOW_KEY, Bounds, Filter, translate
+from ._common import QdrantEngineStore, QdrantFilterNodes
 from .base import (
     DENSE_VECTOR,
     FLOAT_INDEXES,
@@ -39,15 +39,13 @@ from .base import (
     ORDER_KEY,
     SPARSE_VECTOR,
     TENANT_KEY,
-    Point,
-    ScoredPoint,
     SparseVector,
 )
 
 _PAYLOAD = models.PayloadSelectorExclude(exclude=[SHADOW_KEY])
 
 
-class QdrantVectorStore:
+class QdrantVectorStore(QdrantEngineStore):
     """A ``VectorStore`` on collection ``collection`` of a Qdrant server (``url``, optional
     ``api_key``) or of qdrant-client's local mode in folder ``path``. Give exactly one of
     ``url`` and ``path``. ``timeout`` is seconds per server request; ``check_compatibility``
@@ -119,74 +117,45 @@ class QdrantVectorStore:
         await client.delete_collection(self.collection)
         await self._create(client, self._dim)
 
-    # -- writes ------------------------------------------------------------------------------
+    async def count(self, *, filter: Filter | None) -> int:
+        """Exact number of points matching ``filter``."""
+        result = await self._require().count(
+            self.collection, count_filter=_native_filter(filter), exact=True
+        )
+        return result.count
 
-    async def upsert(self, points: Sequence[Point]) -> None:
-        """Insert or replace ``points`` in one request, waiting for the server to apply it.
-        Writes each payload's ``_lc`` mirror."""
-        if not points:
-            return
-        native = [self._to_native(p) for p in points]
-        await self._require().upsert(self.collection, points=native, wait=True)
+    # -- engine calls (for QdrantEngineStore) ------------------------------------------------
 
-    async def delete(self, ids: Sequence[str]) -> None:
-        """Delete points by id; unknown ids are ignored."""
-        if not ids:
-            return
-        selector = models.PointIdsList(points=[_point_id(i) for i in ids])
+    async def _engine_upsert(self, points: list[Any]) -> None:
+        # One request; wait=True: the server has applied it when the call returns.
+        await self._require().upsert(self.collection, points=points, wait=True)
+
+    async def _engine_delete(self, ids: list[str]) -> None:
+        selector = models.PointIdsList(points=list(ids))
         await self._require().delete(self.collection, points_selector=selector, wait=True)
 
-    # -- reads -------------------------------------------------------------------------------
+    async def _engine_retrieve(self, ids: list[str], with_vectors: bool) -> Sequence[Any]:
+        return await self._require().retrieve(
+            self.collection, ids=ids, with_payload=_PAYLOAD, with_vectors=with_vectors
+        )
 
-    async def retrieve(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[Point]:
-        """Points for the ids that exist, in no particular order (payload without ``_lc``)."""
-        if not ids:
-            return []
-        records = await self._require().retrieve(
+    async def _engine_query(
+        self, query: Any, using: str, filter: Filter | None, limit: int, with_dense: bool
+    ) -> Sequence[Any]:
+        result = await self._require().query_points(
             self.collection,
-            ids=[_point_id(i) for i in ids],
+            query=query,
+            using=using,
+            query_filter=_native_filter(filter),
+            limit=limit,
             with_payload=_PAYLOAD,
-            with_vectors=with_vectors,
+            with_vectors=[DENSE_VECTOR] if with_dense else False,
         )
-        return [_to_point(r, with_vectors) for r in records]
+        return result.points
 
-    async def search(
-        self, vector: list[float], *, filter: Filter | None, limit: int
-    ) -> list[ScoredPoint]:
-        """Cosine nearest neighbours among points matching ``filter``, best first."""
-        if limit <= 0:
-            return []
-        self._check_dim(vector)
-        return await self._query([float(x) for x in vector], DENSE_VECTOR, filter, limit)
-
-    async def search_sparse(
-        self,
-        vector: SparseVector,
-        *,
-        filter: Filter | None,
-        limit: int,
-        with_dense: bool = False,
-    ) -> list[ScoredPoint]:
-        """Keyword search: sum over shared terms of stored weight × query weight × IDF,
-        best first."""
-        if limit <= 0 or not vector.indices:
-            return []
-        sparse = models.SparseVector(
-            indices=list(vector.indices), values=[float(v) for v in vector.values]
-        )
-        return await self._query(sparse, SPARSE_VECTOR, filter, limit, with_dense=with_dense)
-
-    async def scroll(
-        self,
-        *,
-        filter: Filter | None,
-        limit: int,
-        with_vectors: bool = False,
-    ) -> list[Point]:
-        """Points matching ``filter``, newest ``created_ts`` first (native ``order_by``;
-        points without ``created_ts`` are not listed)."""
-        if limit <= 0:
-            return []
+    async def _engine_newest_first(
+        self, filter: Filter | None, limit: int, with_vectors: bool
+    ) -> Sequence[Any]:
         order = models.OrderByQuery(
             order_by=models.OrderBy(key=ORDER_KEY, direction=models.Direction.DESC)
         )
@@ -198,14 +167,15 @@ class QdrantVectorStore:
             with_payload=_PAYLOAD,
             with_vectors=with_vectors,
         )
-        return [_to_point(p, with_vectors) for p in result.points]
+        return result.points
 
-    async def count(self, *, filter: Filter | None) -> int:
-        """Exact number of points matching ``filter``."""
-        result = await self._require().count(
-            self.collection, count_filter=_native_filter(filter), exact=True
+    def _native_point(self, pid: str, vectors: dict[str, Any], payload: dict[str, Any]) -> Any:
+        return models.PointStruct(id=pid, vector=vectors, payload=payload)
+
+    def _native_sparse(self, vector: SparseVector) -> Any:
+        return models.SparseVector(
+            indices=list(vector.indices), values=[float(v) for v in vector.values]
         )
-        return result.count
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -255,43 +225,10 @@ class QdrantVectorStore:
                     self.collection, key, models.PayloadSchemaType.FLOAT, wait=True
                 )
 
-    async def _query(
-        self, query: Any, using: str, filter: Filter | None, limit: int, *, with_dense: bool = False
-    ) -> list[ScoredPoint]:
-        result = await self._require().query_points(
-            self.collection,
-            query=query,
-            using=using,
-            query_filter=_native_filter(filter),
-            limit=limit,
-            with_payload=_PAYLOAD,
-            with_vectors=[DENSE_VECTOR] if with_dense else False,
-        )
-        return [ScoredPoint.of(_to_point(p, with_dense), p.score) for p in result.points]
-
     def _require(self) -> AsyncQdrantClient:
         if self._client is None:
             raise StoreUnavailableError(f"{self._where} is not open")
         return self._client
-
-    def _check_dim(self, vector: Sequence[float]) -> None:
-        if self._dim is not None and len(vector) != self._dim:
-            raise ValueError(f"vector has {len(vector)} dimensions, the store {self._dim}")
-
-    def _to_native(self, p: Point) -> models.PointStruct:
-        if p.vector is None:
-            raise ValueError(f"point {p.id}: a dense vector is required to upsert")
-        self._check_dim(p.vector)
-        vectors: dict[str, Any] = {DENSE_VECTOR: [float(x) for x in p.vector]}
-        if p.sparse is not None and p.sparse.indices:
-            vectors[SPARSE_VECTOR] = models.SparseVector(
-                indices=list(p.sparse.indices), values=[float(v) for v in p.sparse.values]
-            )
-        payload = {k: v for k, v in p.payload.items() if k != SHADOW_KEY}
-        payload[SHADOW_KEY] = lowercase_shadow(
-            str(p.payload.get("data") or ""), p.payload.get("metadata")
-        )
-        return models.PointStruct(id=_point_id(p.id), vector=vectors, payload=payload)
 
 
 def _check_layout(info: models.CollectionInfo, dim: int, name: str, where: str) -> None:
@@ -321,27 +258,10 @@ def _check_layout(info: models.CollectionInfo, dim: int, name: str, where: str) 
         )
 
 
-def _point_id(point_id: str) -> str:
-    try:
-        return str(uuid.UUID(str(point_id)))
-    except ValueError:
-        raise ValueError(f"point ids are UUID strings, got {point_id!r}") from None
-
-
-def _to_point(record: Any, with_vectors: bool) -> Point:
-    dense: list[float] | None = None
-    sparse: SparseVector | None = None
-    if with_vectors and isinstance(record.vector, dict):
-        raw_dense = record.vector.get(DENSE_VECTOR)
-        dense = [float(x) for x in raw_dense] if raw_dense is not None else None
-        raw_sparse = record.vector.get(SPARSE_VECTOR)
-        if raw_sparse is not None:
-            sparse = SparseVector(list(raw_sparse.indices), [float(v) for v in raw_sparse.values])
-    return Point(str(record.id), dense, record.payload or {}, sparse)
-
-
-class _QdrantFilters:
+class _QdrantFilters(QdrantFilterNodes):
     """``NativeFilterBuilder`` for ``qdrant_client.models``."""
+
+    filter_type = models.Filter
 
     def match_keyword(self, key: str, value: str) -> Any:
         return models.FieldCondition(key=key, match=models.MatchValue(value=value))
@@ -352,16 +272,8 @@ class _QdrantFilters:
     def match_bool(self, key: str, value: bool) -> Any:
         return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
-    def range(
-        self,
-        key: str,
-        *,
-        gt: float | None = None,
-        gte: float | None = None,
-        lt: float | None = None,
-        lte: float | None = None,
-    ) -> Any:
-        return models.FieldCondition(key=key, range=models.Range(gt=gt, gte=gte, lt=lt, lte=lte))
+    def range(self, key: str, **bounds: Unpack[Bounds]) -> Any:
+        return models.FieldCondition(key=key, range=models.Range(**bounds))
 
     def substring(self, key: str, text: str) -> Any:
         return models.FieldCondition(key=key, match=models.MatchSubstring(substring=text))
@@ -371,15 +283,6 @@ class _QdrantFilters:
 
     def has_id(self, ids: list[str]) -> Any:
         return models.HasIdCondition(has_id=list(ids))
-
-    def all_of(self, items: list[Any]) -> Any:
-        return models.Filter(must=items)
-
-    def any_of(self, items: list[Any]) -> Any:
-        return models.Filter(should=items)
-
-    def none_of(self, items: list[Any]) -> Any:
-        return models.Filter(must_not=items)
 
 
 _BUILDER = _QdrantFilters()

@@ -1,26 +1,8 @@
-"""mem0 filter syntax → a small backend-neutral filter tree.
+"""mem0 filter syntax → a filter tree (``tree``), validating every key, operator and value.
 
-The tree (``Condition`` / ``And`` / ``Or`` / ``Not``) uses payload paths as keys, so
-each vector-store backend translates it one to one into its native filter.
-
-Three parts:
-
-* ``parse_filters`` turns what a caller wrote (mem0's syntax) into the tree, validating
-  every key, operator and value, and raising ``InvalidInputError`` naming the key.
-* ``lowercase_shadow`` builds the ``_lc`` payload object the backends match
-  case-insensitive (and boolean) conditions against.
-* ``translate`` lowers a tree onto a backend through a ``NativeFilterBuilder``, so the
-  meaning of every operator is decided here once and both backends agree.
-
-Semantics (the same on every backend, all evaluated natively by the engine):
-
-* ``eq`` on a string is exact (case-sensitive); on a number it is numeric equality (``1``
-  matches ``1`` and ``1.0``); on a boolean it matches only JSON booleans. Against a list
-  value, ``eq`` / ``in`` / ``contains`` match when any element matches.
-* ``ne`` / ``nin`` are the negation of ``eq`` / ``in``: a memory without the key matches.
-* ``contains`` is a case-sensitive substring test, ``icontains`` a case-insensitive one
-  (Unicode case folding), on the memory text or string metadata.
-* ``"*"`` means the key is present and not null (and not an empty list).
+Errors are ``InvalidInputError`` naming the key (field ``filters.<path>``) and the fix.
+``check_number`` is the one rule for numbers the vector store can keep exactly; metadata
+validation uses it too.
 """
 
 from __future__ import annotations
@@ -31,111 +13,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal
 
-from .errors import InvalidInputError
-
-Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains", "exists"]
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """``key`` (a payload path such as ``"user_id"`` or ``"metadata.topic"``, or ``"id"``
-    for the point id) compared with ``value`` by ``op``; ``exists`` ignores ``value``."""
-
-    key: str
-    op: Op
-    value: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    items: tuple[Filter, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    items: tuple[Filter, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Filter
-
-
-Filter = Condition | And | Or | Not
-
-
-def all_of(*items: Filter | None) -> Filter | None:
-    """Conjunction of the given filters, skipping ``None``; ``None`` if nothing is left."""
-    kept = tuple(i for i in items if i is not None)
-    if not kept:
-        return None
-    return kept[0] if len(kept) == 1 else And(kept)
-
-
-# --------------------------------------------------------------------------------------------
-# The ``_lc`` shadow
-# --------------------------------------------------------------------------------------------
-
-SHADOW_KEY = "_lc"
-
-
-def lowercase_shadow(data: str, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ``_lc`` payload object: what case-insensitive and boolean filters match against.
-
-    Shape: ``{"data": <data case-folded>, "metadata": <metadata mirrored>}`` where the
-    metadata mirror keeps the same nesting and holds
-
-    * every string, case-folded (``str.casefold``: a stronger ``lower()``, so ``"Straße"``
-      and ``"STRASSE"`` meet), also inside lists;
-    * every boolean as the integer ``1`` / ``0``.
-
-    Other values (numbers, nulls, objects inside lists) are left out, and so are objects
-    that end up empty. ``icontains`` on ``metadata.k`` becomes a substring match of the
-    case-folded needle on ``_lc.metadata.k`` (and on ``_lc.data`` for the memory text).
-    Booleans are mirrored because Qdrant Edge cannot match a JSON boolean: its
-    ``MatchValue(True)`` is turned into the integer 1 on the way in. Since the mirror holds
-    no real integers, ``1`` there can only come from ``true``. The vector stores write
-    this object themselves on every upsert, so it never goes stale.
-    """
-    return {"data": data.casefold(), "metadata": _shadow_object(metadata or {})}
-
-
-def _shadow_object(obj: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        mirrored = _shadow_value(value)
-        if mirrored is not None:
-            out[key] = mirrored
-    return out
-
-
-def _shadow_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str):
-        return value.casefold()
-    if isinstance(value, Mapping):
-        return _shadow_object(value) or None
-    if isinstance(value, list | tuple):
-        kept = [_shadow_scalar(v) for v in value if isinstance(v, str | bool)]
-        return kept or None
-    return None
-
-
-def _shadow_scalar(value: str | bool) -> str | int:
-    return int(value) if isinstance(value, bool) else value.casefold()
-
-
-def shadow_path(key: str) -> str:
-    """The ``_lc`` path mirroring payload path ``key`` (``"data"`` or ``"metadata.…"``)."""
-    return f"{SHADOW_KEY}.{key}"
-
-
-# --------------------------------------------------------------------------------------------
-# Parsing mem0's syntax
-# --------------------------------------------------------------------------------------------
+from ..errors import InvalidInputError
+from .tree import And, Condition, Filter, Not, Or, all_of
 
 COMPARISON_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 OPERATORS = (*COMPARISON_OPS, "in", "nin", "contains", "icontains")
@@ -352,14 +233,15 @@ def _time_condition(path: str, op: str, value: Any, field: str) -> Filter:
         return Condition(path, op, start)  # type: ignore[arg-type]
     # A bare date names a whole UTC day [start, end).
     day = And((Condition(path, "gte", start), Condition(path, "lt", end)))
-    return {
+    by_op: dict[str, Filter] = {
         "eq": day,
         "ne": Not(day),
         "gt": Condition(path, "gte", end),
         "gte": Condition(path, "gte", start),
         "lt": Condition(path, "lt", start),
         "lte": Condition(path, "lt", end),
-    }[op]
+    }
+    return by_op[op]
 
 
 def _instant(value: Any, field: str) -> tuple[float, float | None]:
@@ -378,24 +260,23 @@ def _instant(value: Any, field: str) -> tuple[float, float | None]:
     if not isinstance(value, str):
         raise InvalidInputError(field, f"expected a date or time, got {_kind(value)}; {hint}")
     text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise InvalidInputError(
-                field, f"{value!r} is not a valid date ({exc}); {hint}"
-            ) from exc
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return start.timestamp(), (start + timedelta(days=1)).timestamp()
+    bare_date = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInputError(
-            field, f"{value!r} is not an ISO 8601 date or datetime; {hint}"
-        ) from exc
+        what = f"a valid date ({exc})" if bare_date else "an ISO 8601 date or datetime"
+        raise InvalidInputError(field, f"{value!r} is not {what}; {hint}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp(), None
+    if not bare_date:
+        return moment.timestamp(), None
+    if moment.date() == date.max:  # the day's end would be past what datetime can hold
+        raise InvalidInputError(
+            field,
+            f"the whole day {value!r} ends past year 9999; give a datetime such as "
+            "'9999-12-31T00:00:00Z' instead",
+        )
+    return moment.timestamp(), (moment + timedelta(days=1)).timestamp()
 
 
 def _id_condition(op: str, value: Any, field: str) -> Filter:
@@ -497,110 +378,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     return type(value).__name__
-
-
-# --------------------------------------------------------------------------------------------
-# Lowering onto a backend
-# --------------------------------------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-class NativeFilterBuilder(Protocol[T]):
-    """What a backend provides to build its native filter; ``translate`` decides the rest.
-
-    Every method returns one native condition or filter node. ``all_of`` / ``any_of`` /
-    ``none_of`` receive at least one item.
-    """
-
-    def match_keyword(self, key: str, value: str) -> T: ...
-    def match_any(self, key: str, values: list[str]) -> T: ...
-    def match_bool(self, key: str, value: bool) -> T: ...
-    def range(
-        self,
-        key: str,
-        *,
-        gt: float | None = None,
-        gte: float | None = None,
-        lt: float | None = None,
-        lte: float | None = None,
-    ) -> T: ...
-    def substring(self, key: str, text: str) -> T: ...
-    def is_empty(self, key: str) -> T: ...
-    def has_id(self, ids: list[str]) -> T: ...
-    def all_of(self, items: list[T]) -> T: ...
-    def any_of(self, items: list[T]) -> T: ...
-    def none_of(self, items: list[T]) -> T: ...
-
-
-def translate(flt: Filter, builder: NativeFilterBuilder[T]) -> T:
-    """``flt`` as the backend's native filter (always a filter node, never a bare condition).
-
-    Raises ``ValueError`` for a malformed tree (an unknown op or a value of the wrong type),
-    which only code building trees by hand can produce; ``parse_filters`` output is valid.
-    """
-    node = _lower(flt, builder)
-    # And / Or / Not already lower to filter nodes; a lone condition needs wrapping.
-    return node if isinstance(flt, And | Or | Not) else builder.all_of([node])
-
-
-def _lower(flt: Filter, b: NativeFilterBuilder[T]) -> T:
-    if isinstance(flt, And):
-        return b.all_of([_lower(i, b) for i in flt.items])
-    if isinstance(flt, Or):
-        return b.any_of([_lower(i, b) for i in flt.items])
-    if isinstance(flt, Not):
-        return b.none_of([_lower(flt.item, b)])
-    if isinstance(flt, Condition):
-        return _lower_condition(flt, b)
-    raise ValueError(f"not a filter node: {flt!r}")
-
-
-def _lower_condition(c: Condition, b: NativeFilterBuilder[T]) -> T:
-    key, op, value = c.key, c.op, c.value
-    if key == "id":
-        if op in ("eq", "ne"):
-            found = b.has_id([str(value)])
-        elif op in ("in", "nin"):
-            found = b.has_id([str(v) for v in value])
-        else:
-            raise ValueError(f"operator {op!r} does not apply to point ids")
-        return b.none_of([found]) if op in ("ne", "nin") else found
-    if op == "exists":
-        return b.none_of([b.is_empty(key)])
-    if op in ("eq", "ne"):
-        found = _equals(key, value, b)
-        return b.none_of([found]) if op == "ne" else found
-    if op in ("in", "nin"):
-        found = _one_of(key, list(value), b)
-        return b.none_of([found]) if op == "nin" else found
-    if op in ("gt", "gte", "lt", "lte"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{op} needs a number, got {value!r}")
-        return b.range(key, **{op: float(value)})
-    if op == "contains":
-        return b.substring(key, str(value))
-    if op == "icontains":
-        if key != "data" and not key.startswith("metadata."):
-            raise ValueError(f"icontains applies to 'data' and metadata keys, not {key!r}")
-        return b.substring(shadow_path(key), str(value).casefold())
-    raise ValueError(f"unknown operator {op!r}")
-
-
-def _equals(key: str, value: Any, b: NativeFilterBuilder[T]) -> T:
-    if isinstance(value, bool):
-        return b.match_bool(key, value)
-    if isinstance(value, int | float):
-        # A range, not an exact match: Qdrant's exact match never matches a float payload
-        # (and 1 must equal 1.0, as in JSON).
-        return b.range(key, gte=float(value), lte=float(value))
-    if isinstance(value, str):
-        return b.match_keyword(key, value)
-    raise ValueError(f"cannot compare {key!r} with {value!r}")
-
-
-def _one_of(key: str, values: list[Any], b: NativeFilterBuilder[T]) -> T:
-    strings = [v for v in values if isinstance(v, str)]
-    parts = [b.match_any(key, strings)] if strings else []
-    parts += [_equals(key, v, b) for v in values if not isinstance(v, str)]
-    return parts[0] if len(parts) == 1 else b.any_of(parts)
