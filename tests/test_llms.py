@@ -3,10 +3,12 @@ client with a sampling callback (in-process MCPServer)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -18,11 +20,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
+from mem0_mcp import AsyncMemory
 from mem0_mcp.config import MemoryConfig
-from mem0_mcp.errors import ConfigError, LLMError
-from mem0_mcp.llms import create_llm
+from mem0_mcp.errors import ConfigError, InvalidInputError, LLMError
+from mem0_mcp.llms import create_llm, needs_client_sampling
 from mem0_mcp.llms.anthropic import AnthropicLLM
 from mem0_mcp.llms.base import OutputError, extract_json, parse_output
+from mem0_mcp.llms.capabilities import CAPABILITIES_FILE, Capabilities
 from mem0_mcp.llms.openai import OpenAILLM
 from mem0_mcp.llms.sampling import SamplingLLM, run_with_sampling
 
@@ -478,3 +482,163 @@ async def test_sampling_timeout() -> None:
         result = await client.call_tool("remember", {"text": "hello"})
     assert time.monotonic() - started < 3
     assert result.is_error and "within 0.2 s" in result.content[0].text
+
+
+# --- every provider on the shared base ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "stop", "limit"),
+    [("openai", "length", "the token limit"), ("anthropic", "max_tokens", "max_tokens")],
+)
+async def test_a_truncated_reply_is_retried_and_the_error_says_it_was_cut_off(
+    stub: LLMStub, provider: str, stop: str, limit: str
+) -> None:
+    cut = Reply(text='{"facts": ["Likes pi', finish_reason=stop)
+    stub.script(cut, cut)
+    llm = openai_llm(stub) if provider == "openai" else anthropic_llm(stub)
+    with pytest.raises(LLMError) as err:
+        await llm.generate(**ASK)
+    assert f"(the reply was cut off at {limit})" in err.value.cause
+    assert "after 2 tries" in err.value.cause and (llm.calls, llm.requests) == (1, 2)
+    assert f"cut off at {limit}" in stub.requests[1].prompt  # the feedback says why
+
+
+# --- what an endpoint supports, remembered across processes ------------------------------
+
+
+def remembering(stub: LLMStub, data_dir: Path, **overrides: Any) -> Any:
+    """A provider as the engine builds it (``create_llm``), on ``data_dir``."""
+    if overrides.get("llm_provider") == "anthropic":
+        overrides.setdefault("llm_base_url", stub.anthropic_url)
+    overrides.setdefault("llm_base_url", stub.openai_url)
+    llm = create_llm(config(data_dir=data_dir, **overrides))
+    llm.backoff = 0  # type: ignore[union-attr]
+    return llm
+
+
+def remembered(data_dir: Path) -> dict[str, Any]:
+    return json.loads((data_dir / CAPABILITIES_FILE).read_text())
+
+
+async def test_an_endpoint_that_refuses_json_schema_is_not_asked_for_it_again(
+    stub: LLMStub, tmp_path: Path
+) -> None:
+    stub.reject("json_schema", 500, "failed to parse grammar")  # llama.cpp-style
+    stub.script(Reply(json=FACTS), Reply(json=FACTS))
+    first = remembering(stub, tmp_path)
+    assert (await first.generate(**ASK)) == Facts(**FACTS)
+    assert stub.modes == ["json_schema", "json_schema", "tool"]
+    key = f"openai {first.base_url} gpt-4.1-mini"
+    assert remembered(tmp_path) == {key: {"mode": "tool"}}
+
+    restarted = remembering(stub, tmp_path)  # a new provider, as after a restart
+    assert restarted.mode == "tool"
+    assert (await restarted.generate(**ASK)) == Facts(**FACTS)
+    assert stub.modes[3:] == ["tool"] and restarted.requests == 1
+
+
+async def test_each_model_of_an_endpoint_is_remembered_on_its_own(
+    stub: LLMStub, tmp_path: Path
+) -> None:
+    stub.reject("json_schema", 400)
+    stub.script(Reply(json=FACTS))
+    await remembering(stub, tmp_path, llm_model="small").generate(**ASK)
+    assert remembering(stub, tmp_path, llm_model="small").mode == "tool"
+    assert remembering(stub, tmp_path, llm_model="large").mode == "json_schema"
+
+
+async def test_a_configured_mode_wins_over_a_remembered_one(stub: LLMStub, tmp_path: Path) -> None:
+    stub.reject("json_schema", 400)
+    stub.script(Reply(json=FACTS))
+    await remembering(stub, tmp_path).generate(**ASK)
+    assert remembering(stub, tmp_path).mode == "tool"
+    fixed = remembering(stub, tmp_path, llm_structured_output="json_schema")
+    assert fixed.mode == "json_schema"
+    assert remembering(stub, tmp_path, llm_structured_output="text").mode == "text"
+
+
+async def test_a_model_that_rejects_temperature_is_sent_none_after_a_restart(
+    stub: LLMStub, tmp_path: Path
+) -> None:
+    stub.script(
+        Reply(status=400, error="Unsupported value: 'temperature' does not support 0.0"),
+        Reply(json=FACTS),
+        Reply(json=FACTS),
+    )
+    await remembering(stub, tmp_path, llm_model="o4-mini").generate(**ASK)
+    restarted = remembering(stub, tmp_path, llm_model="o4-mini")
+    assert (await restarted.generate(**ASK)) == Facts(**FACTS)
+    assert "temperature" not in stub.requests[2].body and restarted.requests == 1
+
+
+async def test_anthropic_endpoint_refusing_tools_falls_back_to_text_and_remembers(
+    stub: LLMStub, tmp_path: Path
+) -> None:
+    stub.reject("anthropic_tool", 400, "tools are not supported")
+    stub.script(Reply(text='{"facts": ["Likes pizza"]}'), Reply(text='{"facts": []}'))
+    first = remembering(stub, tmp_path, llm_provider="anthropic")
+    assert (await first.generate(**ASK)).facts == ["Likes pizza"]
+    assert stub.modes == ["anthropic_tool", "anthropic_text"] and first.mode == "text"
+    assert "JSON schema" in stub.requests[-1].system and "tools" not in stub.requests[-1].body
+    restarted = remembering(stub, tmp_path, llm_provider="anthropic")
+    assert (await restarted.generate(**ASK)).facts == []
+    assert stub.modes[2:] == ["anthropic_text"]
+
+
+async def test_an_unreadable_capabilities_file_is_ignored_then_rewritten(
+    stub: LLMStub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / CAPABILITIES_FILE).write_text('{"openai http://x/ m": {"mode": ')
+    stub.reject("json_schema", 400)
+    stub.script(Reply(json=FACTS))
+    llm = remembering(stub, tmp_path)
+    assert llm.mode == "json_schema" and "probed again" in caplog.text
+    assert (await llm.generate(**ASK)) == Facts(**FACTS)
+    assert remembered(tmp_path) == {f"openai {llm.base_url} gpt-4.1-mini": {"mode": "tool"}}
+    assert [p.name for p in tmp_path.glob("*.part")] == []
+
+
+async def test_concurrent_learners_keep_every_endpoint(tmp_path: Path) -> None:
+    store = Capabilities.in_dir(tmp_path)
+    await asyncio.gather(
+        *(store.learn(f"openai http://h{n}/ m", {"mode": "tool"}) for n in range(16))
+    )
+    await store.learn("openai http://h0/ m", {"temperature": False})
+    assert len(remembered(tmp_path)) == 16
+    assert store.recall("openai http://h0/ m") == {"mode": "tool", "temperature": False}
+    assert store.recall("openai http://elsewhere/ m") == {}
+
+
+async def test_a_provider_built_directly_remembers_for_itself_only(
+    stub: LLMStub, tmp_path: Path
+) -> None:
+    stub.reject("json_schema", 400)
+    stub.script(Reply(json=FACTS))
+    llm = openai_llm(stub, data_dir=tmp_path)
+    await llm.generate(**ASK)
+    assert llm.mode == "tool" and not (tmp_path / CAPABILITIES_FILE).exists()
+
+
+# --- where the model comes from ----------------------------------------------------------
+
+
+def test_sampling_means_the_clients_model_per_call_and_none_means_no_model() -> None:
+    assert create_llm(config(llm_provider="sampling")) is None
+    assert needs_client_sampling(config(llm_provider="sampling"))
+    assert create_llm(config(llm_provider="none")) is None
+    assert not needs_client_sampling(config(llm_provider="none"))
+    assert not needs_client_sampling(config(llm_provider="openai"))
+
+
+async def test_inferring_with_sampling_outside_a_tool_call_says_what_is_missing(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    settings = MemoryConfig(
+        data_dir=tmp_path, embedding_model_path=model_dir, llm_provider="sampling"
+    )
+    async with AsyncMemory(settings) as memory:
+        with pytest.raises(InvalidInputError) as err:
+            await memory.add("I like tea", infer=True)
+        assert err.value.field == "infer" and "MCP client's model" in str(err.value)
+        assert (await memory.add("I like tea")).results[0].event == "ADD"  # verbatim

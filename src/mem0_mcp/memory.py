@@ -37,7 +37,7 @@ from .errors import (
 from .filters import Condition, Filter, Not, all_of, parse_filters
 from .history import HistoryRow, HistoryStore, JournalEntry
 from .keywords import KeywordEncoder
-from .llms import LLM, create_llm
+from .llms import LLM, create_llm, needs_client_sampling
 from .models import (
     AddEvent,
     AddResult,
@@ -223,8 +223,16 @@ class AsyncMemory:
         if model is None:
             raise InvalidInputError(
                 "infer",
-                f"needs an LLM, and the provider is {self.config.llm_provider!r}; set "
-                "MEM0_MCP_LLM_PROVIDER (openai, anthropic, sampling) or pass infer=false",
+                (
+                    "needs the MCP client's model (MEM0_MCP_LLM_PROVIDER=sampling), which comes "
+                    "with an MCP tool call: call add_memory through the server, or pass llm= "
+                    "or infer=false"
+                )
+                if needs_client_sampling(self.config)
+                else (
+                    f"needs an LLM, and the provider is {self.config.llm_provider!r}; set "
+                    "MEM0_MCP_LLM_PROVIDER (openai, anthropic, sampling) or pass infer=false"
+                ),
             )
         return await self._add_inferred(msgs, scope, meta, model)
 

@@ -1,13 +1,14 @@
 """LLM providers for fact extraction and reconciliation.
 
-``create_llm(config)`` builds the process-wide provider from ``llm_provider``:
+Where the model comes from depends on ``llm_provider``, and two functions say it:
 
-* ``"none"`` → ``None`` (no inference; adds are stored verbatim);
-* ``"openai"`` → ``OpenAILLM`` (OpenAI or any OpenAI-compatible URL);
-* ``"anthropic"`` → ``AnthropicLLM``;
-* ``"sampling"`` → ``None`` as well: sampling goes through the MCP client of the *current
-  request*, so the server builds a ``SamplingLLM(ctx, config)`` per tool call (see
-  ``run_with_sampling``) and hands it to the engine for that call.
+* ``create_llm(config)``: the process's own provider: ``OpenAILLM`` for ``"openai"``
+  (OpenAI or any OpenAI-compatible URL), ``AnthropicLLM`` for ``"anthropic"``; ``None``
+  when the process has no model of its own;
+* ``needs_client_sampling(config)``: whether the model is instead the MCP client's, asked
+  per tool call (``"sampling"``): the server builds a ``SamplingLLM(ctx, config)`` for each
+  call (see ``run_with_sampling``) and hands it to the engine for that call. With
+  ``"none"`` there is no model at all and adds are stored verbatim.
 
 Provider modules import their SDK lazily here, so ``provider="none"`` never imports one.
 """
@@ -15,13 +16,24 @@ Provider modules import their SDK lazily here, so ``provider="none"`` never impo
 from __future__ import annotations
 
 from ..config import MemoryConfig
-from .base import LLM, OutputError, extract_json, parse_output
+from .base import LLM, OutputError, Provider, extract_json, parse_output
+from .capabilities import Capabilities
 
-__all__ = ["LLM", "OutputError", "create_llm", "extract_json", "parse_output"]
+__all__ = [
+    "LLM",
+    "OutputError",
+    "Provider",
+    "create_llm",
+    "extract_json",
+    "needs_client_sampling",
+    "parse_output",
+]
 
 
 def create_llm(config: MemoryConfig) -> LLM | None:
-    """The configured provider, or ``None`` for ``"none"`` and ``"sampling"`` (see above).
+    """The process's own provider, remembering what its endpoint supports in
+    ``<data_dir>/llm-capabilities.json``; ``None`` when the process has none (``"none"``,
+    and ``"sampling"``, whose model comes with each tool call: ``needs_client_sampling``).
 
     Raises:
         ConfigError: the provider cannot work as configured (e.g. no API key for the
@@ -31,9 +43,14 @@ def create_llm(config: MemoryConfig) -> LLM | None:
     if provider == "openai":
         from .openai import OpenAILLM
 
-        return OpenAILLM(config)
+        return OpenAILLM(config, capabilities=Capabilities.in_dir(config.data_dir))
     if provider == "anthropic":
         from .anthropic import AnthropicLLM
 
-        return AnthropicLLM(config)
+        return AnthropicLLM(config, capabilities=Capabilities.in_dir(config.data_dir))
     return None
+
+
+def needs_client_sampling(config: MemoryConfig) -> bool:
+    """Whether inference uses the MCP client's model, asked per tool call (``"sampling"``)."""
+    return config.llm_provider == "sampling"

@@ -6,10 +6,12 @@ asks a model for one JSON object and returns it validated as ``Model`` (a pydant
 ``LLMError(provider, cause)`` once its retries are spent; it never returns partial or
 empty results.
 
-Shared here: ``extract_json`` (JSON out of chatty model text), ``parse_output`` (text or
-object → validated model, raising ``OutputError``), ``retry_output`` (the bounded
-retry-with-feedback loop for malformed output) and ``schema_prompt`` (the instruction
-used by modes where the schema is not enforced by the server).
+Shared here: ``Provider``, the base class that owns ``generate`` (counters, the bounded
+retry-with-feedback loop for malformed output, falling back from refused request shapes)
+so that a provider writes only its request and its error mapping; ``extract_json`` (JSON
+out of chatty model text), ``parse_output`` (text or object → validated model, raising
+``OutputError``) and ``schema_prompt`` (the instruction used by modes where the schema is
+not enforced by the server).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..config import MemoryConfig
 from ..errors import LLMError
 
 T = TypeVar("T", bound=BaseModel)
@@ -122,16 +126,29 @@ def _decode_first(text: str) -> Any:
     return None
 
 
-def parse_output(raw: str | dict[str, Any] | list[Any], schema: type[T]) -> T:
+def parse_output(
+    raw: str | dict[str, Any] | list[Any], schema: type[T], *, cut_off: str | None = None
+) -> T:
     """Validate a model's output (text to be searched for JSON, or a decoded value).
 
     Small, common deviations are forgiven: a bare array where the schema has a single
     field (``["a"]`` for ``{"facts": [...]}``), and the object wrapped in one extra key
-    (``{"Facts": {...}}``).
+    (``{"Facts": {...}}``). ``cut_off``: the limit a truncated reply hit (e.g.
+    ``"max_tokens"``), for the error to say so.
 
     Raises:
-        OutputError: "output did not match schema: <pydantic's first errors>".
+        OutputError: "output did not match schema: <pydantic's first errors>", or no JSON
+            found; plus "(the reply was cut off at <cut_off>)".
     """
+    try:
+        return _validate(raw, schema)
+    except OutputError as exc:
+        if cut_off is None:
+            raise
+        raise OutputError(f"{exc} (the reply was cut off at {cut_off})") from exc
+
+
+def _validate(raw: str | dict[str, Any] | list[Any], schema: type[T]) -> T:
     data = extract_json(raw) if isinstance(raw, str) else raw
     try:
         return schema.model_validate(data)
@@ -190,30 +207,115 @@ def feedback_prompt(prompt: str, error: str | None) -> str:
     )
 
 
-async def retry_output(
-    provider: str,
-    max_retries: int,
-    backoff: float,
-    attempt: Callable[[str | None], Awaitable[T]],
-) -> T:
-    """Run ``attempt(feedback)`` until it returns, retrying only on ``OutputError``.
+@dataclass(frozen=True)
+class Ask(Generic[T]):
+    """One structured-output request as a provider sends it (``prompt`` includes any
+    feedback about the previous reply)."""
 
-    ``feedback`` is ``None`` on the first try, then the previous ``OutputError`` text.
-    Waits ``backoff * 2**n`` seconds (capped at 8) between tries. Other exceptions
-    (``LLMError`` from transport failures) pass through at once: the SDKs already retried
-    those.
+    system: str
+    prompt: str
+    schema: type[T]
+    tool_name: str
+    tool_description: str
 
-    Raises:
-        LLMError: ``OutputError`` on every one of ``max_retries + 1`` tries.
+
+class Provider(ABC):
+    """The shared half of every ``LLM``: ``generate``, with its counters (``calls``,
+    ``requests``) and its bounded retry-with-feedback loop for malformed output. A
+    provider (``name``) writes only its own wire:
+
+    * ``_send(ask)``: build the request in its current shape and send it; the raw reply;
+    * ``_parse(reply, ask)``: the reply validated as ``ask.schema``, else ``OutputError``;
+    * ``_error(exc)``: its SDK's exception as an ``LLMError`` (``None``: raise it as is);
+    * ``_fall_back(exc)``: (optional) whether the server refused the request's *shape*
+      (structured-output mode, temperature) and the provider changed it: ask again;
+    * ``_unavailable()``: (optional) why no request can be made at all.
+
+    ``config`` supplies ``llm_max_retries`` and ``llm_timeout``; ``backoff`` is the first
+    wait in seconds between tries after malformed output (doubling, capped at 8).
     """
-    feedback: str | None = None
-    tries = max_retries + 1
-    for n in range(tries):
-        if n and backoff > 0:
-            await asyncio.sleep(min(backoff * 2 ** (n - 1), 8.0))
-        try:
-            return await attempt(feedback)
-        except OutputError as exc:
-            feedback = truncate(str(exc))
-    plural = "y" if tries == 1 else "ies"
-    raise LLMError(provider, f"{feedback} (after {tries} tr{plural}; model output was unusable)")
+
+    name: str
+
+    def __init__(self, config: MemoryConfig, *, backoff: float) -> None:
+        self.max_retries = config.llm_max_retries
+        self.timeout = config.llm_timeout
+        self.backoff = backoff
+        self.calls = 0
+        self.requests = 0
+
+    async def generate(
+        self,
+        *,
+        system: str,
+        prompt: str,
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+    ) -> T:
+        """See ``LLM.generate``. Tries ``llm_max_retries + 1`` times while the output is
+        malformed, telling the model why its previous reply was rejected; transport
+        failures are not retried here (the SDKs already retried them).
+
+        Raises:
+            LLMError: ``(name, cause)``; for malformed output on every try, the last
+                reason plus "(after N tries; model output was unusable)".
+        """
+        self.calls += 1
+        reason = self._unavailable()
+        if reason is not None:
+            raise LLMError(self.name, reason)
+        feedback: str | None = None
+        tries = self.max_retries + 1
+        for n in range(tries):
+            if n and self.backoff > 0:
+                await asyncio.sleep(min(self.backoff * 2 ** (n - 1), 8.0))
+            ask = Ask(
+                system, feedback_prompt(prompt, feedback), schema, tool_name, tool_description
+            )
+            try:
+                return await self._try(ask)
+            except OutputError as exc:
+                feedback = truncate(str(exc))
+        plural = "y" if tries == 1 else "ies"
+        raise LLMError(
+            self.name, f"{feedback} (after {tries} tr{plural}; model output was unusable)"
+        )
+
+    async def _try(self, ask: Ask[T]) -> T:
+        """One try: requests until the server accepts the request's shape (bounded: each
+        fall-back steps to a lower shape), then the parsed reply."""
+        while True:
+            self.requests += 1
+            try:
+                reply = await self._send(ask)
+            except Exception as exc:  # noqa: BLE001 - mapped by the provider, or re-raised
+                if await self._fall_back(exc):
+                    continue
+                error = self._error(exc)
+                if error is None:
+                    raise
+                raise error from exc
+            return self._parse(reply, ask)
+
+    @abstractmethod
+    async def _send(self, ask: Ask[Any]) -> Any:
+        """Send ``ask`` in the provider's current request shape; the raw reply."""
+
+    @abstractmethod
+    def _parse(self, reply: Any, ask: Ask[T]) -> T:
+        """The reply validated as ``ask.schema``. Raises ``OutputError`` (retried)."""
+
+    def _error(self, exc: Exception) -> LLMError | None:
+        """``exc`` from ``_send`` as an ``LLMError`` with an actionable cause; ``None``
+        re-raises it unchanged."""
+        return None
+
+    async def _fall_back(self, exc: Exception) -> bool:
+        """Whether ``exc`` says the server refused the request's shape and the shape was
+        changed (so the request is sent again). Must step down a finite ladder."""
+        return False
+
+    def _unavailable(self) -> str | None:
+        """Why this provider cannot make any request now (an ``LLMError`` cause), or ``None``."""
+        return None

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from ..config import MemoryConfig
 from ..errors import LLMError
-from .base import OutputError, T, feedback_prompt, parse_output, retry_output, schema_prompt
+from .base import Ask, OutputError, Provider, T, parse_output, schema_prompt
 
 DEFAULT_MAX_TOKENS = 4096
 # Keys of our answers inside `request_state`, and prefix of our `input_requests` keys.
@@ -66,7 +66,7 @@ class SamplingInputRequired(Exception):  # noqa: N818 - a signal, not an error
         self.result = result
 
 
-class SamplingLLM:
+class SamplingLLM(Provider):
     """``LLM`` backed by the MCP client's model via ``sampling/createMessage``.
 
     ``source`` is the tool's ``Context`` (preferred: it carries the request id and the
@@ -74,7 +74,10 @@ class SamplingLLM:
     ``config`` supplies ``llm_max_retries``, ``llm_timeout`` and ``llm_temperature``.
 
     Raises ``LLMError("sampling", ...)`` when the client lacks the capability, refuses or
-    fails the request, times out, or keeps answering with unusable output.
+    fails the request, times out, or keeps answering with unusable output; and
+    ``SamplingInputRequired`` (2026-07-28+ only) while the client's answer is not in yet.
+    ``tool_name``/``tool_description`` are not sent: the client's model gets the schema
+    in the system prompt.
     """
 
     name = "sampling"
@@ -88,10 +91,9 @@ class SamplingLLM:
         backoff: float = 0.0,
     ) -> None:
         config = config or MemoryConfig.model_construct()
+        super().__init__(config, backoff=backoff)
         self.ctx = source if isinstance(source, Context) else None
         self.session: ServerSession = source.session if isinstance(source, Context) else source
-        self.max_retries = config.llm_max_retries
-        self.timeout = config.llm_timeout
         self.temperature = config.llm_temperature
         # MEM0_MCP_LLM_MODEL, if set, becomes a model hint the client may honour.
         self.preferences = (
@@ -100,9 +102,6 @@ class SamplingLLM:
             else None
         )
         self.max_tokens = max_tokens
-        self.backoff = backoff
-        self.calls = 0
-        self.requests = 0
         self.answers: dict[str, dict[str, Any]] = _recorded_answers(self.ctx)
         self.pending: types.InputRequiredResult | None = None
         self._asked: dict[str, types.InputRequest] = {}
@@ -113,52 +112,23 @@ class SamplingLLM:
         capabilities = self.session.client_capabilities
         return capabilities is not None and capabilities.sampling is not None
 
-    async def generate(
-        self,
-        *,
-        system: str,
-        prompt: str,
-        schema: type[T],
-        tool_name: str,
-        tool_description: str,
-    ) -> T:
-        """See ``LLM.generate``. ``tool_name``/``tool_description`` are not sent (the
-        client's model gets the schema in the system prompt).
+    def _unavailable(self) -> str | None:
+        return None if self.supported else NO_SAMPLING
 
-        Raises:
-            LLMError: see the class docstring.
-            SamplingInputRequired: 2026-07-28+ only, the answer is not in yet.
-        """
-        self.calls += 1
-        if not self.supported:
-            raise LLMError(self.name, NO_SAMPLING)
-        system_prompt = f"{system}\n\n{schema_prompt(schema)}"
-
-        async def attempt(feedback: str | None) -> T:
-            text = types.TextContent(type="text", text=feedback_prompt(prompt, feedback))
-            params = types.CreateMessageRequestParams(
+    async def _send(self, ask: Ask[Any]) -> types.CreateMessageResult:
+        text = types.TextContent(type="text", text=ask.prompt)
+        request = types.CreateMessageRequest(
+            params=types.CreateMessageRequestParams(
                 messages=[types.SamplingMessage(role="user", content=text)],
-                system_prompt=system_prompt,
+                system_prompt=f"{ask.system}\n\n{schema_prompt(ask.schema)}",
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
                 include_context="none",
                 model_preferences=self.preferences,
             )
-            result = await self._sample(params)
-            try:
-                return parse_output(_text(result), schema)
-            except OutputError as exc:
-                if result.stop_reason == "maxTokens":
-                    raise OutputError(f"{exc} (the reply was cut off at max_tokens)") from exc
-                raise
-
-        return await retry_output(self.name, self.max_retries, self.backoff, attempt)
-
-    async def _sample(self, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
-        self.requests += 1
-        request = types.CreateMessageRequest(params=params)
+        )
         if self.session.can_send_request:
-            return await self._send(request)
+            return await self._ask_client(request)
         version = self.session.protocol_version
         if self.ctx is None or not is_version_at_least(version, INPUT_REQUIRED_VERSION):
             raise LLMError(
@@ -177,7 +147,11 @@ class SamplingLLM:
         )
         raise SamplingInputRequired(self.pending)
 
-    async def _send(self, request: types.CreateMessageRequest) -> types.CreateMessageResult:
+    def _parse(self, reply: types.CreateMessageResult, ask: Ask[T]) -> T:
+        cut_off = "max_tokens" if reply.stop_reason == "maxTokens" else None
+        return parse_output(_text(reply), ask.schema, cut_off=cut_off)
+
+    async def _ask_client(self, request: types.CreateMessageRequest) -> types.CreateMessageResult:
         related = self.ctx.request_id if self.ctx is not None else None
         try:
             result = await self.session.send_request(
