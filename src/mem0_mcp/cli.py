@@ -274,6 +274,13 @@ def _transfer(args: argparse.Namespace) -> None:
                 f"{stats.history} history rows ({stats.history_new} new) from {args.file} in "
                 f"{stats.seconds:.1f} s\n"
             )
-    except Mem0MCPError as exc:
-        sys.stderr.write(f"mem0-mcp {args.command}: {exc}\n")
+    except Exception as exc:  # one line, never a traceback (that is at --log-level DEBUG)
+        log.debug("%s failed", args.command, exc_info=True)
+        if isinstance(exc, Mem0MCPError):
+            reason = str(exc)
+        elif isinstance(exc, OSError):
+            reason = f"{exc.filename or ''} {exc.strerror or exc}"
+        else:
+            reason = f"unexpected {type(exc).__name__}: {exc} (--log-level DEBUG shows where)"
+        sys.stderr.write(f"mem0-mcp {args.command}: {' '.join(reason.split())}\n")
         raise SystemExit(2) from None
