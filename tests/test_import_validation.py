@@ -18,15 +18,20 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mem0_mcp import AsyncMemory, MemoryConfig
 from mem0_mcp.cli import main as cli_main
+from mem0_mcp.errors import NotFoundError
 from mem0_mcp.keywords import KeywordEncoder
 from mem0_mcp.models import Scope
 from mem0_mcp.payload import build_payload
@@ -225,7 +230,7 @@ BAD_LINES = {
     ),
     "lone surrogate in a scope id": (
         _set(1, "payload", "agent_id", "\udfff"),
-        r"line 2: .*payload: contains invalid unicode",
+        r"line 2: .*payload.agent_id: must be 1-256 printable characters",
     ),
     "duplicate keyword indices": (
         _set(1, "sparse", {"indices": [1, 1], "values": [1.0, 1.0]}),
@@ -332,6 +337,75 @@ async def test_the_largest_valid_lines_fit_under_the_line_cap(
     async with AsyncMemory(config.model_copy(update={"data_dir": tmp_path / "copy"})) as mem:
         stats = await import_store(mem, path, progress=False)
         assert (stats.memories, stats.history_new) == (2, 3)
+
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "\ud800", "ADD", "DELETE", "user", "2026-01-01T00:00:00+00:00"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=8,
+)
+# (line index in a one-memory file, key path) pairs to overwrite
+PLACES = (
+    [(1, (key,)) for key in ("type", "id", "payload", "vector", "sparse", "extra")]
+    + [
+        (1, ("payload", key))
+        for key in ("data", "user_id", "agent_id", "metadata", "created_at", "role", "hash", "x")
+    ]
+    + [
+        (2, (key,))
+        for key in ("id", "memory_id", "event", "new_memory", "old_memory", "created_at")
+        + ("is_deleted", "role", "user_id", "y")
+    ]
+    + [(0, ("dim",)), (0, ("version",)), (3, ("history",))]
+)
+
+
+@pytest.fixture(scope="module")
+def live_store(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):
+    """A store opened once for many hypothesis examples, driven through a portal."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    config = MemoryConfig(data_dir=tmp / "data", embedding_model_path=model_dir)
+
+    @asynccontextmanager
+    async def opened():
+        await _populated(config)
+        async with AsyncMemory(config) as mem:
+            yield mem
+
+    with anyio.from_thread.start_blocking_portal() as portal:
+        with portal.wrap_async_context_manager(opened()) as mem:
+            yield portal, mem, tmp
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(place=st.sampled_from(PLACES), value=json_values)
+def test_any_value_anywhere_is_imported_or_refused_with_nothing_written(
+    live_store: tuple, place: tuple[int, tuple[str, ...]], value: Any
+) -> None:
+    portal, mem, tmp = live_store
+    index, keys = place
+    path = _write_export(tmp / "fuzz.jsonl", 1, _set(index, *keys, value))
+    before = portal.call(_fingerprint, mem, tmp)
+    try:
+        portal.call(lambda: import_store(mem, path, progress=False))
+    except TransferError as exc:
+        assert str(exc).startswith(str(path)) and "nothing was imported" in str(exc).lower()
+        assert portal.call(_fingerprint, mem, tmp) == before
+    # whatever went in, the store still answers, history included
+    for mid in (_memory_line(0)["id"],):
+        portal.call(lambda: mem.get_all(user_id="importer", limit=5))  # noqa: B023
+        try:
+            portal.call(lambda: mem.history(mid))  # noqa: B023
+        except NotFoundError:
+            pass
 
 
 # -- bounded memory: real `mem0-mcp import` processes ----------------------------------------

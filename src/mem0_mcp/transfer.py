@@ -239,12 +239,16 @@ def decode_vector(obj: Any) -> list[float] | None:
     """The inverse of ``encode_vector`` (a plain JSON list of numbers is accepted too);
     ``None`` for ``None``. Raises ``InvalidInputError`` (field ``vector``) for anything else;
     the numbers themselves are checked by ``validation.vector``."""
+    array = _float32s(obj)
+    return array.astype(float).tolist() if isinstance(array, np.ndarray) else array
+
+
+def _float32s(obj: Any) -> np.ndarray | list[Any] | None:
     if obj is None or isinstance(obj, list):
         return obj
     if isinstance(obj, dict) and obj.get("dtype") == "float32" and isinstance(obj.get("b64"), str):
         try:
-            raw = base64.b64decode(obj["b64"], validate=True)
-            return np.frombuffer(raw, dtype="<f4").astype(float).tolist()
+            return np.frombuffer(base64.b64decode(obj["b64"], validate=True), dtype="<f4")
         except (binascii.Error, ValueError):
             pass  # not base64, or not a whole number of float32s
     raise InvalidInputError(
@@ -362,7 +366,7 @@ def _records(path: Path, config: MemoryConfig) -> Iterator[tuple[int, int, Any]]
         if kind == "end":
             end = (number, obj)
             continue
-        if kind not in counts:
+        if kind not in ("memory", "history"):  # a tuple: `kind` may be unhashable
             raise _refused(
                 path,
                 number,
@@ -413,7 +417,7 @@ def _memory_record(obj: dict[str, Any], dim: int, config: MemoryConfig) -> Point
         raise InvalidInputError(
             unknown[0][:40], f"is not a field of a memory line ({', '.join(_MEMORY_KEYS)})"
         )
-    vector = decode_vector(obj.get("vector"))
+    vector = _float32s(obj.get("vector"))
     sparse = obj.get("sparse")
     return Point(
         id=validation.canonical_uuid(obj.get("id"), "id"),

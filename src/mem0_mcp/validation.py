@@ -24,8 +24,9 @@ from .models import Event, Message, Role, Scope
 from .payload import build_payload, iso
 from .vector_stores.base import SparseVector
 
-# Ids are opaque to us, but they land in logs, filters and URLs: printable, no control chars.
-_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+# Ids are opaque to us, but they land in logs, filters and URLs: printable, no control chars,
+# no lone surrogates (JSON can carry "\ud800"; Qdrant Edge refuses it in a payload).
+_ID_RE = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]+$")
 
 
 def memory_id(value: Any) -> str:
@@ -271,19 +272,23 @@ def timestamp(value: Any, field: str) -> datetime:
 
 
 def vector(value: Any, dim: int, field: str = "vector") -> list[float]:
-    """A dense embedding for a cosine store: ``dim`` numbers, each finite as a float32, with
-    a finite non-zero length (the store normalises it; a zero or overflowing length gives
-    NaN scores). Returns the numbers as floats."""
-    if not isinstance(value, list | tuple) or len(value) != dim:
-        size = len(value) if isinstance(value, list | tuple) else type(value).__name__
-        raise InvalidInputError(field, f"must be a list of {dim} numbers, got {size}")
-    if not set(map(type, value)) <= {float, int}:  # bool is no number here
-        raise InvalidInputError(field, "must hold numbers only")
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+    """A dense embedding for a cosine store: ``dim`` numbers (a list, or a 1-d numpy array),
+    each finite as a float32, with a finite non-zero length (the store normalises it; a zero
+    or overflowing length gives NaN scores). Returns the numbers as floats."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.shape == (dim,):
+        numbers = value
+    elif isinstance(value, list | tuple) and len(value) == dim:
+        if not set(map(type, value)) <= {float, int}:  # bool is no number here
+            raise InvalidInputError(field, "must hold numbers only")
         try:
-            as_stored = np.asarray(value, dtype=np.float32)  # 1e39 becomes inf, as stored
+            numbers = np.asarray(value, dtype=np.float64)
         except OverflowError:  # an integer beyond any float
-            as_stored = np.asarray([math.inf], dtype=np.float32)
+            numbers = np.full(dim, math.inf)
+    else:
+        size = len(value) if isinstance(value, list | tuple | np.ndarray) else type(value).__name__
+        raise InvalidInputError(field, f"must be a list of {dim} numbers, got {size}")
+    with np.errstate(all="ignore"):
+        as_stored = numbers.astype(np.float32)  # 1e39 becomes inf, as the store would keep it
         square = float(np.dot(as_stored, as_stored))
     if not np.isfinite(as_stored).all():
         raise InvalidInputError(
@@ -293,7 +298,7 @@ def vector(value: Any, dim: int, field: str = "vector") -> list[float]:
         raise InvalidInputError(
             field, "has a zero (or overflowing) length; cosine similarity needs a non-zero vector"
         )
-    return list(map(float, value))
+    return numbers.astype(float).tolist()
 
 
 def keyword_vector(value: Any, field: str = "sparse") -> SparseVector:
@@ -335,7 +340,6 @@ def stored_payload(value: Any, config: MemoryConfig) -> dict[str, Any]:
         actor_id=scope_id(value.get("actor_id"), "payload.actor_id", config),
         role=_role(value.get("role"), "payload.role"),
     )
-    _encodable(payload, "payload")
     return payload
 
 
@@ -380,7 +384,6 @@ def history_row(value: Any, config: MemoryConfig) -> dict[str, Any]:
         "agent_id": scope.agent_id,
         "run_id": scope.run_id,
     }
-    _encodable(row, "history")
     return row
 
 
@@ -409,14 +412,3 @@ def _role(value: Any, field: str) -> str | None:
     if value is not None and value not in _ROLES:
         raise InvalidInputError(field, f"{str(value)[:40]!r} is not one of {', '.join(_ROLES)}")
     return value
-
-
-def _encodable(value: Any, field: str) -> None:
-    # JSON allows lone surrogates ("\ud800"); Qdrant Edge refuses them in a payload, and a
-    # refusal after the import is committed could only be dropped (memory.py, replay).
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInputError(
-            field, "contains invalid unicode (a lone surrogate such as \\ud800)"
-        ) from None
