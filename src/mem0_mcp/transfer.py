@@ -117,7 +117,7 @@ class TransferStats:
 def max_line_bytes(config: MemoryConfig) -> int:
     """The longest line ``import`` reads (bytes, newline excluded); longer ones are refused
     unread. The largest valid line is a history row of two texts at the size limit, each at
-    most 6× as JSON (``\u0001``-style escapes of control characters), or a memory line:
+    most 6× as JSON (``\\u0001``-style escapes of control characters), or a memory line:
     its text at most 6× counting its keyword vector (≤ 4.8 bytes per text byte, measured with
     distinct 2-letter words), metadata, and a float32 vector in base64 (5.4 bytes per
     dimension, up to Qdrant's 65536). 64 KiB more covers ids, times and keys. With the
