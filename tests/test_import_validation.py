@@ -305,6 +305,19 @@ async def test_a_failure_while_staging_rolls_back_every_batch(
     assert await _fingerprint(mem, tmp_path) == before
 
 
+async def test_an_import_gives_back_the_space_its_journal_took(
+    config: MemoryConfig, tmp_path: Path
+) -> None:
+    path = _write_export(tmp_path / "many.jsonl", 1200)
+    async with AsyncMemory(config) as mem:
+        stats = await import_store(mem, path, progress=False)
+        assert stats.history_new == 1200
+    with sqlite3.connect(config.history_path) as db:
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+    assert free < 0.1 * pages, (free, pages)
+
+
 async def test_limits_are_the_target_stores_settings(config: MemoryConfig, tmp_path: Path) -> None:
     path = _write_export(tmp_path / "long.jsonl", 2, _set(1, "payload", "data", "y" * 100_000))
     async with AsyncMemory(config) as mem:

@@ -33,7 +33,8 @@ dimension and finite values, history events and types) and is all or nothing, in
    journal entry; the vector store is not touched until that commits. The journal entries
    are then applied to the vector store a page at a time. A failure before the commit
    leaves both stores as they were; a crash after it is completed on the next open by the
-   journal replay, as for any write (docs/architecture.md, "Crash safety").
+   journal replay, as for any write (docs/architecture.md, "Crash safety"). The space the
+   journal took is then given back (``HistoryStore.compact``).
 
 Memory stays bounded whatever the file size: one line at a time when checking, batches of
 at most ``_PAGE`` lines and ``_BATCH_BYTES`` when staging, pages of the journal when applying.
@@ -302,6 +303,10 @@ async def import_store(
                     "history"
                 )
         await _apply_staged(memory, bulk.after, _apply_page(check.largest_line), path)
+        try:
+            await memory.history_store.compact()
+        except Exception:  # the import is complete; the space is reused by later writes
+            log.warning("could not compact %s after the import", memory.config.history_path)
     stats.seconds = time.perf_counter() - started
     return stats
 
