@@ -173,12 +173,12 @@ async def test_other_model_is_reembedded_or_refused(config: MemoryConfig, tmp_pa
     lines = path.read_text().splitlines()
     header = json.loads(lines[0])
     header.update(embedding_model="some/other-model", dim=768)
-    # vectors of the "other model": 768 zeros each
+    # vectors of the "other model": 768-d, all alike
     other = [json.dumps(header)]
     for line in lines[1:]:
         obj = json.loads(line)
         if obj["type"] == "memory":
-            obj["vector"] = T.encode_vector([0.0] * 768)
+            obj["vector"] = T.encode_vector([1.0] + [0.0] * 767)
         other.append(json.dumps(obj))
     renamed.write_text("\n".join(other) + "\n")
 
@@ -204,13 +204,14 @@ async def test_truncated_or_foreign_files_are_refused(config: MemoryConfig, tmp_
     foreign = tmp_path / "foreign.jsonl"
     foreign.write_text('{"hello": "world"}\n')
     async with AsyncMemory(_cfg(config, tmp_path, "dst", "edge")) as mem:
-        with pytest.raises(TransferError, match="truncated"):
+        with pytest.raises(TransferError, match="truncated .* nothing was imported"):
             await import_store(mem, truncated, progress=False)
         with pytest.raises(TransferError, match="not a mem0-mcp export"):
             await import_store(mem, foreign, progress=False)
-        # the re-run with the complete file finishes the job
+        assert await mem.vector_store.count(filter=None) == 0
+        assert await mem.history_store.count_rows() == 0
         stats = await import_store(mem, path, progress=False)
-        assert stats.history_new == 0 and stats.memories == 1
+        assert stats.history_new == 1 and stats.memories == 1
 
 
 async def test_file_format(config: MemoryConfig, tmp_path: Path) -> None:

@@ -83,6 +83,7 @@ def _call(method: F) -> F:
 
 # Existing memories shown to the reconciliation call per new fact (before de-duplication).
 _NEIGHBOURS_PER_FACT = 5
+_REPLAY_PAGE = 64  # journal entries in memory at once when replaying
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
 
 
@@ -156,23 +157,27 @@ class AsyncMemory:
         await self._replay_journal()
 
     async def _replay_journal(self) -> None:
-        pending = await self.history_store.pending()
-        if not pending:
-            return
-        log.warning("replaying %d unapplied change(s) from the journal", len(pending))
-        for entry in pending:
-            try:
-                await self._apply_to_vectors([entry])
-            except Exception:
-                # One entry the store cannot take must not keep the whole store from opening.
-                log.exception(
-                    "journal entry %s (%s of memory %s) cannot be applied and is dropped; its "
-                    "history row stays",
-                    entry.seq,
-                    entry.op,
-                    entry.memory_id,
-                )
-        await self.history_store.applied([e.seq for e in pending if e.seq is not None])
+        # A page at a time: an import stages its whole file in the journal (transfer.py).
+        replayed = 0
+        while pending := await self.history_store.pending(limit=_REPLAY_PAGE):
+            if not replayed:
+                log.warning("replaying unapplied changes from the journal")
+            replayed += len(pending)
+            for entry in pending:
+                try:
+                    await self._apply_to_vectors([entry])
+                except Exception:
+                    # One entry the store cannot take must not keep the whole store from opening.
+                    log.exception(
+                        "journal entry %s (%s of memory %s) cannot be applied and is dropped; "
+                        "its history row stays",
+                        entry.seq,
+                        entry.op,
+                        entry.memory_id,
+                    )
+            await self.history_store.applied([e.seq for e in pending if e.seq is not None])
+        if replayed:
+            log.warning("replayed %d change(s) from the journal", replayed)
 
     async def close(self) -> None:
         """Refuse new calls, wait for an open and the calls in progress, then flush and

@@ -7,17 +7,26 @@ The limits come from ``MemoryConfig`` (``max_text_bytes`` etc.). Every check rai
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import numpy as np
 
 from .config import MemoryConfig
 from .errors import InvalidInputError
 from .filters import check_number
-from .models import Message, Scope
+from .history import HISTORY_COLUMNS
+from .models import Event, Message, Role, Scope
+from .payload import build_payload, iso
+from .vector_stores.base import SparseVector
 
-# Ids are opaque to us, but they land in logs, filters and URLs: printable, no control chars.
-_ID_RE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+# Ids are opaque to us, but they land in logs, filters and URLs: printable, no control chars,
+# no lone surrogates (JSON can carry "\ud800"; Qdrant Edge refuses it in a payload).
+_ID_RE = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]+$")
 
 
 def memory_id(value: Any) -> str:
@@ -113,7 +122,10 @@ def metadata(value: Any, config: MemoryConfig) -> dict[str, Any]:
             "metadata", f"has {len(value)} keys; at most {config.max_metadata_keys} are allowed"
         )
     _check_json(value, "metadata", 1, config)
-    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInputError("metadata", "contains invalid unicode (lone surrogates)") from None
     if size > config.max_metadata_bytes:
         raise InvalidInputError(
             "metadata", f"is {size} bytes as JSON, over the {config.max_metadata_bytes}-byte limit"
@@ -217,3 +229,195 @@ def filters_size(value: Any, config: MemoryConfig) -> None:
         raise InvalidInputError(
             "filters", f"is {size} bytes as JSON, over the {config.max_filter_bytes}-byte limit"
         )
+
+
+# --- stored records (``mem0-mcp import``) ---------------------------------------------------
+# An export file holds memories and history rows as the store keeps them. Each is checked
+# with the rules the tools apply to their arguments and rebuilt the way the tools build it,
+# so an import stores nothing a tool call could not have stored.
+
+_EVENTS = get_args(Event)
+_ROLES = get_args(Role)
+# Qdrant's largest dense vector; also bounds the import's line cap (transfer.py).
+MAX_DIM = 65536
+_PAYLOAD_FIELDS = (
+    "data",
+    "user_id",
+    "agent_id",
+    "run_id",
+    "actor_id",
+    "role",
+    "created_at",
+    "updated_at",
+    "metadata",
+)
+# Computed from the fields above by ``build_payload``; a file's values for them are ignored.
+_COMPUTED_PAYLOAD_FIELDS = ("hash", "created_ts", "updated_ts", "_lc")
+
+
+def canonical_uuid(value: Any, field: str) -> str:
+    """A UUID string in canonical form, or ``InvalidInputError`` naming ``field``."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (AttributeError, ValueError):
+        raise InvalidInputError(field, f"{str(value)[:80]!r} is not a UUID string") from None
+
+
+def timestamp(value: Any, field: str) -> datetime:
+    """An ISO 8601 time with a UTC offset (``2026-11-22T10:00:00.123456+00:00``), as an
+    aware UTC ``datetime``; ``InvalidInputError`` naming ``field`` otherwise."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
+    raise InvalidInputError(
+        field,
+        f"{str(value)[:60]!r} is not an ISO 8601 time with a UTC offset, "
+        "e.g. 2026-11-22T10:00:00.000000+00:00",
+    )
+
+
+def vector(value: Any, dim: int, field: str = "vector") -> list[float]:
+    """A dense embedding for a cosine store: ``dim`` numbers (a list, or a 1-d numpy array),
+    each finite as a float32, with a finite non-zero length (the store normalises it; a zero
+    or overflowing length gives NaN scores). Returns the numbers as floats."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.shape == (dim,):
+        numbers = value
+    elif isinstance(value, list | tuple) and len(value) == dim:
+        if not set(map(type, value)) <= {float, int}:  # bool is no number here
+            raise InvalidInputError(field, "must hold numbers only")
+        try:
+            numbers = np.asarray(value, dtype=np.float64)
+        except OverflowError:  # an integer beyond any float
+            numbers = np.full(dim, math.inf)
+    else:
+        size = len(value) if isinstance(value, list | tuple | np.ndarray) else type(value).__name__
+        raise InvalidInputError(field, f"must be a list of {dim} numbers, got {size}")
+    with np.errstate(all="ignore"):
+        as_stored = numbers.astype(np.float32)  # 1e39 becomes inf, as the store would keep it
+        square = float(np.dot(as_stored, as_stored))
+    if not np.isfinite(as_stored).all():
+        raise InvalidInputError(
+            field, "holds NaN or infinite values (as float32); every value must be finite"
+        )
+    if not 0.0 < square < math.inf:
+        raise InvalidInputError(
+            field, "has a zero (or overflowing) length; cosine similarity needs a non-zero vector"
+        )
+    return numbers.astype(float).tolist()
+
+
+def keyword_vector(value: Any, field: str = "sparse") -> SparseVector:
+    """A keyword vector ``{"indices": [int], "values": [float]}``: as many values as
+    indices, indices distinct in 0..2**32-1 (Qdrant's sparse index type), values finite."""
+    if not isinstance(value, Mapping) or set(value) != {"indices", "values"}:
+        raise InvalidInputError(field, 'must be {"indices": [int, ...], "values": [number, ...]}')
+    indices, values = value["indices"], value["values"]
+    if not isinstance(indices, list) or not isinstance(values, list) or len(indices) != len(values):
+        raise InvalidInputError(field, "indices and values must be lists of the same length")
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**32 for i in indices):
+        raise InvalidInputError(f"{field}.indices", "must be integers from 0 to 4294967295")
+    if len(set(indices)) != len(indices):
+        raise InvalidInputError(f"{field}.indices", "must be distinct")
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise InvalidInputError(f"{field}.values", "must be finite numbers")
+    return SparseVector(indices=list(indices), values=[float(v) for v in values])
+
+
+def stored_payload(value: Any, config: MemoryConfig) -> dict[str, Any]:
+    """A memory's vector-store payload (``mem0_mcp.payload``), rebuilt by ``build_payload``
+    from its fields, each checked as the tools check it: ``data`` as ``text``, the scope ids
+    and ``actor_id`` as ``scope_id`` (at least one scope id), ``role`` one of user /
+    assistant / system, ``metadata`` as ``metadata``, ``created_at`` / ``updated_at`` as
+    ``timestamp``. ``hash``, ``created_ts``, ``updated_ts`` and ``_lc`` are computed again.
+    Raises ``InvalidInputError`` naming ``payload.<key>`` (``metadata...`` for metadata)."""
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("payload", "must be a JSON object (the memory's stored fields)")
+    _known_keys(value, _PAYLOAD_FIELDS + _COMPUTED_PAYLOAD_FIELDS, "payload.")
+    updated = value.get("updated_at")
+    payload = build_payload(
+        text(value.get("data"), config, "payload.data"),
+        scope=_stored_scope(value, "payload.", config),
+        metadata=metadata(value.get("metadata"), config),
+        created=timestamp(value.get("created_at"), "payload.created_at"),
+        updated=None if updated is None else timestamp(updated, "payload.updated_at"),
+        actor_id=scope_id(value.get("actor_id"), "payload.actor_id", config),
+        role=_role(value.get("role"), "payload.role"),
+    )
+    return payload
+
+
+def history_row(value: Any, config: MemoryConfig) -> dict[str, Any]:
+    """One history row keyed by ``HISTORY_COLUMNS``, as the tools write it: ``id`` and
+    ``memory_id`` UUIDs; ``event`` ADD / UPDATE / DELETE / NONE; ``new_memory`` (required by
+    ADD and UPDATE) and ``old_memory`` (required by UPDATE and DELETE) as ``text``;
+    ``created_at`` (required) and ``updated_at`` as ``timestamp``; ``is_deleted`` a boolean,
+    true exactly for DELETE; ``actor_id``, ``role`` and the scope ids as in a payload (at
+    least one scope id). Raises ``InvalidInputError`` naming the column."""
+    if not isinstance(value, Mapping):
+        raise InvalidInputError("history", "must be a JSON object (one history row)")
+    _known_keys(value, HISTORY_COLUMNS, "")
+    event = value.get("event")
+    if event not in _EVENTS:
+        raise InvalidInputError("event", f"{str(event)[:40]!r} is not one of {', '.join(_EVENTS)}")
+    texts: dict[str, str | None] = {}
+    for column, needed_by in (
+        ("old_memory", ("UPDATE", "DELETE")),
+        ("new_memory", ("ADD", "UPDATE")),
+    ):
+        given = value.get(column)
+        if given is None and event in needed_by:
+            raise InvalidInputError(column, f"is required in an {event} row")
+        texts[column] = None if given is None else text(given, config, column)
+    is_deleted = value.get("is_deleted", event == "DELETE")
+    if not isinstance(is_deleted, bool) or is_deleted != (event == "DELETE"):
+        raise InvalidInputError("is_deleted", "must be true for a DELETE row and false otherwise")
+    updated = value.get("updated_at")
+    scope = _stored_scope(value, "", config)
+    row = {
+        "id": canonical_uuid(value.get("id"), "id"),
+        "memory_id": canonical_uuid(value.get("memory_id"), "memory_id"),
+        **texts,
+        "event": event,
+        "created_at": iso(timestamp(value.get("created_at"), "created_at")),
+        "updated_at": None if updated is None else iso(timestamp(updated, "updated_at")),
+        "is_deleted": is_deleted,
+        "actor_id": scope_id(value.get("actor_id"), "actor_id", config),
+        "role": _role(value.get("role"), "role"),
+        "user_id": scope.user_id,
+        "agent_id": scope.agent_id,
+        "run_id": scope.run_id,
+    }
+    return row
+
+
+def _known_keys(value: Mapping[str, Any], known: tuple[str, ...], prefix: str) -> None:
+    unknown = sorted(str(k) for k in value if k not in known)
+    if unknown:
+        raise InvalidInputError(
+            f"{prefix}{unknown[0][:40]}", f"is not a known field; the fields are {', '.join(known)}"
+        )
+
+
+def _stored_scope(value: Mapping[str, Any], prefix: str, config: MemoryConfig) -> Scope:
+    resolved = Scope(
+        user_id=scope_id(value.get("user_id"), f"{prefix}user_id", config),
+        agent_id=scope_id(value.get("agent_id"), f"{prefix}agent_id", config),
+        run_id=scope_id(value.get("run_id"), f"{prefix}run_id", config),
+    )
+    if not (resolved.user_id or resolved.agent_id or resolved.run_id):
+        raise InvalidInputError(
+            f"{prefix}user_id", "every memory belongs to a user_id, agent_id or run_id; none is set"
+        )
+    return resolved
+
+
+def _role(value: Any, field: str) -> str | None:
+    if value is not None and value not in _ROLES:
+        raise InvalidInputError(field, f"{str(value)[:40]!r} is not one of {', '.join(_ROLES)}")
+    return value
