@@ -2,9 +2,10 @@
 
 Each command lives in its own module and imports what it needs when it runs, so
 ``mem0-mcp serve`` pays for no table rendering and ``mem0-mcp list`` for no HTTP server.
-Errors a user can act on (``ConfigError``, every ``Mem0MCPError``) end the command with one
-line on stderr and exit status 2; Ctrl-C exits with 130. Logs go to stderr: stdout belongs
-to the stdio transport (``serve``) or to the command's output.
+Any error ends the command with one line on stderr and exit status 2 (our own errors say
+how to fix them; a traceback is logged at ``--log-level DEBUG`` only); Ctrl-C exits with
+130. Logs go to stderr: stdout belongs to the stdio transport (``serve``) or to the
+command's output.
 """
 
 from __future__ import annotations
@@ -85,8 +86,17 @@ def main(argv: list[str] | None = None) -> None:
             log.warning("%s", problem)
     try:
         run(args)
-    except Mem0MCPError as exc:
-        sys.stderr.write(f"mem0-mcp {args.command}: {exc}\n")
-        raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # one line, never a traceback (that is at --log-level DEBUG)
+        log.debug("%s failed", args.command, exc_info=True)
+        if isinstance(exc, Mem0MCPError):
+            reason = str(exc)
+        elif isinstance(exc, OSError):
+            reason = f"{exc.filename or ''} {exc.strerror or exc}"
+        else:
+            reason = f"unexpected {type(exc).__name__}: {exc} (--log-level DEBUG shows where)"
+        sys.stderr.write(f"mem0-mcp {args.command}: {' '.join(reason.split())}\n")
+        raise SystemExit(2) from None
