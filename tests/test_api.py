@@ -30,7 +30,19 @@ def _signature(cls: type, name: str) -> inspect.Signature:
 
 def test_the_interface_has_every_engine_call() -> None:
     assert sorted(CALLS) == sorted(
-        ["add", "search", "get", "get_all", "update", "delete", "delete_all", "history", "reset"]
+        [
+            "add",
+            "search",
+            "get",
+            "get_all",
+            "update",
+            "delete",
+            "delete_all",
+            "history",
+            "reset",
+            "export_to",
+            "import_from",
+        ]
     )
 
 

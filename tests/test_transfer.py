@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from mcp_harness import MEM0_MCP, call, connect, http_server, server_env
 
 from mem0_mcp import AsyncMemory, MemoryConfig
 from mem0_mcp import transfer as T
@@ -258,20 +260,23 @@ def test_cli_export_import(
     assert "no such file" in capsys.readouterr().err
 
 
-def test_cli_refuses_a_store_a_server_owns(
-    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+async def test_cli_export_and_import_go_through_a_running_server(
+    model_dir: Path, tmp_path: Path
 ) -> None:
-    from filelock import FileLock
-
-    monkeypatch.setenv("MEM0_MCP_EMBEDDING_MODEL_PATH", str(model_dir))
-    data = tmp_path / "data"
-    data.mkdir()
-    dump = tmp_path / "dump.jsonl"
-    dump.write_text("")
-    with FileLock(data / "owner.lock"):  # what a running `mem0-mcp serve` holds
-        for command in (["export", str(tmp_path / "out.jsonl")], ["import", str(dump)]):
-            with pytest.raises(SystemExit) as exc:
-                cli_main([command[0], "--data-dir", str(data), command[1]])
-            assert exc.value.code == 2
-            assert "a mem0-mcp server is using the store" in capsys.readouterr().err
-    assert not (tmp_path / "out.jsonl").exists()
+    env = server_env(tmp_path / "data", model_dir)
+    dump = tmp_path / "dump.jsonl.gz"
+    with http_server(env) as url:
+        async with connect("streamable-http", env, url=url) as session:
+            await call(session, "add_memory", text="Alice lives in Porto", user_id="alice")
+            cli = [MEM0_MCP, "export", str(dump)]
+            exported = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+            assert exported.returncode == 0, exported.stderr
+            assert "exported 1 memories and 1 history rows" in exported.stderr
+            cli = [MEM0_MCP, "import", str(dump)]
+            imported = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+            assert imported.returncode == 0, imported.stderr
+            assert "1 history rows (0 new)" in imported.stderr  # idempotent, through the owner
+            # The server kept serving throughout, and still does.
+            found = await call(session, "search_memories", query="Porto", user_id="alice")
+            assert [h["memory"] for h in found["results"]] == ["Alice lives in Porto"]
+    assert not (tmp_path / "data" / "owner.json").exists()  # the server exited cleanly

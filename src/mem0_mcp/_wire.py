@@ -32,6 +32,7 @@ from .models import (
     MemoryItem,
     Scope,
     SearchResult,
+    TransferStats,
     UpdateResult,
 )
 
@@ -46,9 +47,11 @@ RESULTS: dict[str, type[BaseModel] | None] = {
     "delete_all": DeleteAllResult,
     "history": HistoryResult,
     "reset": None,
+    "export_to": TransferStats,
+    "import_from": TransferStats,
 }
 # Calls that change nothing: safe to send again if the owner died while answering.
-READ_ONLY = frozenset({"search", "get", "get_all", "history"})
+READ_ONLY = frozenset({"search", "get", "get_all", "history", "export_to"})
 
 # Longest line accepted (a 64 KiB memory as JSON, plus messages and metadata, fits).
 MAX_LINE = 16 * 1024 * 1024

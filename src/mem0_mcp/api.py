@@ -38,8 +38,10 @@ from .models import (
     ListResult,
     MemoryItem,
     Message,
+    Reembed,
     Scope,
     SearchResult,
+    TransferStats,
     UpdateResult,
 )
 from .retrieval import SearchMode
@@ -223,4 +225,37 @@ class MemoryAPI(Protocol):
 
     async def reset(self) -> None:
         """Delete every memory and every history row, in every scope. Irreversible."""
+        ...
+
+    async def export_to(self, path: str, *, progress: bool | None = None) -> TransferStats:
+        """Write every memory (payload and vectors) and every history row to ``path``: JSON
+        Lines, gzip when the name ends in ``.gz`` (format in ``transfer.py``). Writes wait
+        while it runs (reads do not), so the file is one consistent moment of the store; it
+        appears only when complete. ``progress``: a bar on stderr (``None``: on a terminal
+        only; never drawn by an owner process for a forwarded call).
+
+        Returns ``TransferStats(memories, history, seconds)``.
+
+        Raises:
+            TransferError: ``path`` cannot be written.
+        """
+        ...
+
+    async def import_from(
+        self, path: str, *, reembed: Reembed = "auto", progress: bool | None = None
+    ) -> TransferStats:
+        """Merge an export file into the store, all or nothing: every line is first checked
+        with the tools' own rules, then memories are upserted and history rows inserted by
+        id (so importing twice changes nothing; a memory the store holds in a later version
+        is kept). ``reembed``: recompute dense vectors when the file's model differs
+        (``"auto"``), refuse such a file (``"never"``), or always (``"always"``).
+
+        Returns ``TransferStats`` (``memories``, ``history``, ``history_new``,
+        ``reembedded``, ``kept``, ``seconds``).
+
+        Raises:
+            TransferError: the file cannot be read, is not an export, is truncated, holds a
+                line that breaks the rules (named with its line number), or needs
+                re-embedding with ``reembed="never"``. Nothing was written.
+        """
         ...

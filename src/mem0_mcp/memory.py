@@ -47,8 +47,10 @@ from .models import (
     ListResult,
     MemoryItem,
     Message,
+    Reembed,
     Scope,
     SearchResult,
+    TransferStats,
     UpdateResult,
 )
 from .payload import build_payload, iso, item_from_payload, scope_of, text_hash, utc_now
@@ -535,6 +537,28 @@ class AsyncMemory:
         async with self._write_lock:
             await self.vector_store.reset()
             await self.history_store.reset()
+
+    @_call
+    async def export_to(self, path: str, *, progress: bool | None = None) -> TransferStats:
+        """Write the whole store to a file: ``MemoryAPI.export_to``."""
+        from . import transfer
+
+        await self.open()
+        target = validation.file_path(path, "path")
+        # Writes wait (reads go on): the file is one consistent moment of the store.
+        async with self._write_lock:
+            return await transfer.export_store(self, target, progress=progress)
+
+    @_call
+    async def import_from(
+        self, path: str, *, reembed: Reembed = "auto", progress: bool | None = None
+    ) -> TransferStats:
+        """Merge an export file into the store, all or nothing: ``MemoryAPI.import_from``."""
+        from . import transfer
+
+        await self.open()
+        source = validation.file_path(path, "path")
+        return await transfer.import_store(self, source, reembed=reembed, progress=progress)
 
     # --- the single write path -----------------------------------------------------------
 

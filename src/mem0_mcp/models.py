@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from .scope import Scope as Scope  # re-exported; scope.py is its home
 
 Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+# How ``import_from`` treats dense vectors: recompute when the file's model differs
+# ("auto"), refuse such a file ("never"), or recompute all ("always").
+Reembed = Literal["auto", "always", "never"]
 Role = Literal["user", "assistant", "system"]
 
 
@@ -106,3 +109,14 @@ class HistoryResult(BaseModel):
 
 class DeleteAllResult(BaseModel):
     deleted: int
+
+
+class TransferStats(BaseModel):
+    """What one ``export_to`` or ``import_from`` moved. ``seconds`` is wall time."""
+
+    memories: int = 0
+    history: int = 0
+    history_new: int = 0  # import only: rows that were not in the target yet
+    reembedded: int = 0  # import only: memories whose dense vector was recomputed
+    kept: int = 0  # import only: left as the target has them (same or later version, or deleted)
+    seconds: float = 0.0

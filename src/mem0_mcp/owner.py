@@ -29,14 +29,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from . import _channel, _wire, pipeline
+from . import _channel, _wire, pipeline, validation
 from .config import MemoryConfig
 from .errors import LLMError, Mem0MCPError, OutcomeUnknownError, StoreUnavailableError
 from .llms import LLM
@@ -49,8 +49,10 @@ from .models import (
     ListResult,
     MemoryItem,
     Message,
+    Reembed,
     Scope,
     SearchResult,
+    TransferStats,
     UpdateResult,
 )
 from .retrieval import SearchMode
@@ -69,28 +71,6 @@ _SCHEMAS: dict[str, type[BaseModel]] = {
 
 class _OwnerLost(Exception):
     """The owner went away after the call was delivered: it may have been applied."""
-
-
-@contextlib.contextmanager
-def exclusive(config: MemoryConfig) -> Iterator[None]:
-    """Hold the store's owner lock for a one-off job that opens ``AsyncMemory`` directly
-    (``mem0-mcp export`` / ``import``), so it never writes beside a running server.
-
-    Raises ``StoreUnavailableError`` at once when a server owns ``config.data_dir``.
-    """
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(config.data_dir / "owner.lock", thread_local=False)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise StoreUnavailableError(
-            f"a mem0-mcp server is using the store in {config.data_dir}; stop it (every "
-            "client that launched one) and run this again"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 class SharedMemory:
@@ -246,6 +226,19 @@ class SharedMemory:
         """See ``MemoryAPI.reset``."""
         await self._call("reset", {})
 
+    async def export_to(self, path: str, *, progress: bool | None = None) -> TransferStats:
+        """See ``MemoryAPI.export_to``; the owner process writes the file (same machine)."""
+        target = str(validation.file_path(path, "path").resolve())
+        return await self._call("export_to", {"path": target, "progress": progress})
+
+    async def import_from(
+        self, path: str, *, reembed: Reembed = "auto", progress: bool | None = None
+    ) -> TransferStats:
+        """See ``MemoryAPI.import_from``; the owner process reads the file (same machine)."""
+        source = str(validation.file_path(path, "path").resolve())
+        kwargs = {"path": source, "reembed": reembed, "progress": progress}
+        return await self._call("import_from", kwargs)
+
     async def _call(self, method: str, kwargs: dict[str, Any], llm: LLM | None = None) -> Any:
         if self._closing:
             raise StoreUnavailableError("the server is shutting down; call again in a moment")
@@ -270,7 +263,9 @@ class SharedMemory:
                 extra = {"llm": llm} if method == "add" else {}
                 return await getattr(self._local, method)(**kwargs, **extra)
             try:
-                return await self._forward(method, kwargs, llm)
+                # An owner draws no progress bar for another process: its stderr is not ours.
+                forwarded = {**kwargs, "progress": False} if "progress" in kwargs else kwargs
+                return await self._forward(method, forwarded, llm)
             except _channel.Unreachable as exc:
                 if await self._try_to_own():
                     continue

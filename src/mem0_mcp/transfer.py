@@ -65,10 +65,10 @@ import os
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, closing, contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -78,16 +78,17 @@ from .config import MemoryConfig
 from .errors import InvalidInputError, Mem0MCPError
 from .filters import Condition, all_of
 from .history import BulkWrite, JournalEntry
-from .memory import AsyncMemory
-from .owner import exclusive
+from .models import Reembed, TransferStats
 from .payload import utc_now
 from .vector_stores.base import Point, VectorStore
+
+if TYPE_CHECKING:
+    from .memory import AsyncMemory
 
 log = logging.getLogger(__name__)
 
 FORMAT = "mem0-mcp-export"
 VERSION = 1
-Reembed = Literal["auto", "always", "never"]
 
 # Points per vector-store call and history rows per SQLite transaction (export), lines per
 # staged batch and journal entries per applied page (import).
@@ -101,18 +102,6 @@ class TransferError(Mem0MCPError):
     """The file cannot be exported to or imported from (bad format or line, truncated,
     unreadable or unwritable, model mismatch with ``reembed="never"``, a store that changed
     during export)."""
-
-
-@dataclass(slots=True)
-class TransferStats:
-    """What one export or import moved. ``seconds`` is wall time."""
-
-    memories: int = 0
-    history: int = 0
-    history_new: int = 0  # import only: rows that were not in the target yet
-    reembedded: int = 0  # import only: memories whose dense vector was recomputed
-    kept: int = 0  # import only: left as the target has them (same or later version, or deleted)
-    seconds: float = 0.0
 
 
 def max_line_bytes(config: MemoryConfig) -> int:
@@ -160,18 +149,19 @@ async def export_store(
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with _create_text(part) as out, _bar(n_memories + n_history, progress) as bar:
-            _write(out, header)
+            # Each page is encoded and written (gzip included) off the event loop: an export
+            # may run inside a server that goes on answering searches meanwhile.
+            await _write(out, [header])
             async for points in iter_points(store):
-                for p in points:
-                    _write(out, _memory_line(p))
+                await _write(out, [_memory_line(p) for p in points])
                 stats.memories += len(points)
                 bar.update(len(points))
             async for rows in history.iter_rows(batch_size=_PAGE):
-                for row in rows:
-                    _write(out, {"type": "history", **row})
+                await _write(out, [{"type": "history", **row} for row in rows])
                 stats.history += len(rows)
                 bar.update(len(rows))
-            _write(out, {"type": "end", "memories": stats.memories, "history": stats.history})
+            end = {"type": "end", "memories": stats.memories, "history": stats.history}
+            await _write(out, [end])
         if stats.memories != n_memories:
             raise TransferError(
                 f"the store held {n_memories} memories when the export began and "
@@ -274,6 +264,8 @@ async def import_store(
     ``reembed="never"``. If the vector store fails after the import was committed to the
     history, ``TransferError`` says so; the next open of the store completes it."""
     started = time.perf_counter()
+    if not path.is_file():
+        raise TransferError(f"{path}: no such file")
     await memory.open()
     with closing(_records(path, memory.config)) as records:
         _, _, header = next(records)
@@ -559,42 +551,6 @@ async def _apply_staged(memory: AsyncMemory, after: int, page: int, path: Path) 
         ) from exc
 
 
-# -- entry points for the CLI ------------------------------------------------------------------
-
-
-async def run_export(
-    config: MemoryConfig, path: Path, *, progress: bool | None = None
-) -> TransferStats:
-    """Open the store ``config`` names, export it to ``path``, close it. Raises
-    ``StoreUnavailableError`` when a running server owns the store."""
-    with exclusive(config):
-        async with _opened(config) as memory:
-            return await export_store(memory, path, progress=progress)
-
-
-async def run_import(
-    config: MemoryConfig, path: Path, *, reembed: Reembed = "auto", progress: bool | None = None
-) -> TransferStats:
-    """Open (or create) the store ``config`` names, import ``path`` into it, close it."""
-    if not path.is_file():
-        raise TransferError(f"{path}: no such file")
-    with exclusive(config):
-        async with _opened(config) as memory:
-            return await import_store(memory, path, reembed=reembed, progress=progress)
-
-
-@asynccontextmanager
-async def _opened(config: MemoryConfig) -> AsyncIterator[AsyncMemory]:
-    # Moving stored memories never needs the LLM; do not build a client for it.
-    memory = AsyncMemory(config.model_copy(update={"llm_provider": "none"}))
-    try:
-        yield await memory.open()
-    finally:
-        # Also after a failed open (`async with AsyncMemory` skips close then): the history's
-        # connection thread was left running and kept the process from exiting.
-        await memory.close()
-
-
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -610,9 +566,14 @@ def _create_text(path: Path) -> Iterator[IO[str]]:
         fh.close()
 
 
-def _write(out: IO[str], obj: dict[str, Any]) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
-    out.write("\n")
+async def _write(out: IO[str], objs: list[dict[str, Any]]) -> None:
+    """One JSON line per object, encoded and written in a worker thread."""
+
+    def write() -> None:
+        lines = (json.dumps(o, ensure_ascii=False, separators=(",", ":")) for o in objs)
+        out.write("".join(line + "\n" for line in lines))
+
+    await asyncio.to_thread(write)
 
 
 def _read_lines(path: Path, cap: int) -> Iterator[tuple[int, int, dict[str, Any]]]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
@@ -421,3 +423,12 @@ def _role(value: Any, field: str) -> str | None:
     if value is not None and value not in _ROLES:
         raise InvalidInputError(field, f"{str(value)[:40]!r} is not one of {', '.join(_ROLES)}")
     return value
+
+
+def file_path(value: Any, field: str) -> Path:
+    """A file path given as text (``~`` expanded), or ``InvalidInputError``."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        raise InvalidInputError(field, "must be a file path, e.g. /home/me/memories.jsonl.gz")
+    return Path(value).expanduser()

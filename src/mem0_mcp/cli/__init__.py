@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,21 @@ def settings(args: argparse.Namespace, *, quiet: bool = False, **flags: Any) -> 
     level = (args.log_level or "WARNING") if quiet else config.log_level
     logging.getLogger().setLevel(level)
     return config
+
+
+async def with_memory(
+    config: MemoryConfig, label: str, work: Callable[[Any], Awaitable[Any]]
+) -> Any:
+    """``await work(memory)`` with the store's API: through the process that owns the data
+    dir when one runs, else opening the store for the duration (``owner.SharedMemory``)."""
+    from ..owner import SharedMemory
+
+    memory = SharedMemory(config, label=label)
+    memory.start()
+    try:
+        return await work(memory)
+    finally:
+        await memory.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -88,27 +88,16 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> None:
-    from . import settings
+    from . import settings, with_memory
 
     config = settings(args, quiet=True)
-    result = asyncio.run(_with_memory(config, args.command, lambda memory: _call(args, memory)))
+    result = asyncio.run(with_memory(config, args.command, lambda memory: _call(args, memory)))
     if result is None:
         return
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:
         _show(args.command, result)
-
-
-async def _with_memory(config: Any, label: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    from ..owner import SharedMemory
-
-    memory = SharedMemory(config, label=label)
-    memory.start()
-    try:
-        return await work(memory)
-    finally:
-        await memory.close()
 
 
 async def _call(args: argparse.Namespace, memory: Any) -> BaseModel | None:

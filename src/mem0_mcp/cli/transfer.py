@@ -16,7 +16,8 @@ def add_parsers(commands: Any, common: Callable[[argparse.ArgumentParser], None]
         "export",
         help="write every memory (with vectors) and all history to a JSON Lines file",
         description="Write the store to FILE (JSON Lines; gzip when FILE ends in .gz): every "
-        "memory with its vectors, and the full history, deleted memories' included.",
+        "memory with its vectors, and the full history, deleted memories' included. Works "
+        "while a server runs (writes wait until the file is complete).",
     )
     imp = commands.add_parser(
         "import",
@@ -51,8 +52,7 @@ def add_parsers(commands: Any, common: Callable[[argparse.ArgumentParser], None]
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..transfer import run_export, run_import
-    from . import settings
+    from . import settings, with_memory
 
     config = settings(
         args,
@@ -61,14 +61,21 @@ def run(args: argparse.Namespace) -> None:
         qdrant_url=args.qdrant_url,
         collection=args.collection,
     )
+    path = str(args.file)
     if args.command == "export":
-        stats = asyncio.run(run_export(config, args.file, progress=args.progress))
+        stats = asyncio.run(
+            with_memory(config, "export", lambda m: m.export_to(path, progress=args.progress))
+        )
         sys.stderr.write(
             f"exported {stats.memories} memories and {stats.history} history rows to "
             f"{args.file} in {stats.seconds:.1f} s\n"
         )
         return
-    stats = asyncio.run(run_import(config, args.file, reembed=args.reembed, progress=args.progress))
+
+    async def work(memory: Any) -> Any:
+        return await memory.import_from(path, reembed=args.reembed, progress=args.progress)
+
+    stats = asyncio.run(with_memory(config, "import", work))
     sys.stderr.write(
         f"imported {stats.memories} memories ({stats.reembedded} re-embedded, "
         f"{stats.kept} kept as the store had them) and "
