@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
 
-.PHONY: install run test lint bench-locomo bench-perf clean
+.PHONY: install run test test-fast lint typecheck check bench-locomo bench-perf clean
 
 install: $(STAMP)
 
@@ -24,8 +24,17 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+test-fast: install  # everything but the end-to-end tests marked slow (wheel, SIGKILL, LoCoMo)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test  # what CI runs
 
 bench-locomo: install
 	$(BIN)/python bench/locomo.py

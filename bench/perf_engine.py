@@ -144,9 +144,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _searches(memory: Any, qs: list[tuple[str, str]], n: int) -> dict[str, Any]:
-    from mem0_mcp.memory import _scope_filter
-    from mem0_mcp.models import Scope
     from mem0_mcp.retrieval import FUSION_DEPTH, MIN_DEPTH
+    from mem0_mcp.scope import Scope
 
     depth = max(10 * FUSION_DEPTH, MIN_DEPTH)  # what a default search (limit 10) asks
     hybrid: list[float] = []
@@ -166,7 +165,7 @@ async def _searches(memory: Any, qs: list[tuple[str, str]], n: int) -> dict[str,
         with Timer() as t:
             vector = await memory.embedder.embed_query(qe + " ")
         embed.append(t.ms)
-        flt = _scope_filter(Scope(user_id=ue))
+        flt = Scope(user_id=ue).filter()
         with Timer() as t:
             await memory.vector_store.search(vector, filter=flt, limit=depth)
         store_dense.append(t.ms)

@@ -37,7 +37,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from mem0_mcp.config import MemoryConfig
     from mem0_mcp.embeddings import Embedder
     from mem0_mcp.filters import Condition
-    from mem0_mcp.vector_stores.base import DENSE_VECTOR
+    from mem0_mcp.vector_stores.base import LAYOUT
     from mem0_mcp.vector_stores.edge import EdgeVectorStore, _edge_config, _native_filter
 
     cfg = MemoryConfig(data_dir=args.data_dir, embedding_model_path=args.model_dir)
@@ -86,7 +86,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for v, want in zip(vectors, truth, strict=True):
                     request = qe.QueryRequest(
                         limit=10,
-                        query=qe.Query.Nearest([float(x) for x in v], using=DENSE_VECTOR),
+                        query=qe.Query.Nearest([float(x) for x in v], using=LAYOUT.dense),
                         filter=_native_filter(flt),
                         params=qe.SearchParams(hnsw_ef=ef),
                     )

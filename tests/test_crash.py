@@ -1,7 +1,7 @@
 """Crash safety across the two stores: SIGKILL a writer at random points; after a restart
 the vector store and the history agree, and no acknowledged write is lost.
 
-The write order that makes this hold (memory.py ``_apply``): history rows and a journal
+The write order that makes this hold (``journal.Journal.apply``): history rows and a journal
 entry commit in one SQLite transaction → the vector store applies the change → the journal
 entry is dropped. Opening the store replays any journal entry left behind.
 Rounds: ``CRASH_ROUNDS`` (default 4; bench/soak_crash.sh runs many more).

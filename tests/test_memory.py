@@ -12,10 +12,10 @@ import pytest
 
 from mem0_mcp import AsyncMemory, MemoryConfig
 from mem0_mcp.errors import ConflictError, InvalidInputError, NotFoundError, StoreUnavailableError
-from mem0_mcp.history import JournalEntry
-from mem0_mcp.memory import Change
+from mem0_mcp.journal import Change, JournalEntry
 from mem0_mcp.models import Scope
 from mem0_mcp.payload import build_payload, utc_now
+from mem0_mcp.vector_stores.base import Point
 
 
 async def test_add_then_search_get_and_list(memory: AsyncMemory) -> None:
@@ -333,9 +333,9 @@ async def test_journal_left_by_a_crash_is_replayed_on_open(
         point = (await memory.vector_store.retrieve([kept], with_vectors=True))[0]
         lost = str(uuid.uuid4())
         payload = dict(point.payload, data="I speak Italian too")
-        # What _apply commits before touching the vector store, and nothing after it.
+        # What Journal.apply commits before touching the vector store, and nothing after it.
         await memory.history_store.record(
-            [], [JournalEntry("upsert", lost, {"vector": point.vector, "payload": payload})]
+            [], [JournalEntry("upsert", lost, Point(lost, point.vector, payload))]
         )
         await memory.history_store.record([], [JournalEntry("delete", kept)])
     async with AsyncMemory(any_backend_config) as memory:
@@ -452,7 +452,8 @@ async def test_a_write_the_vector_store_refuses_leaves_no_trace(config: MemoryCo
             "odd", scope=Scope(user_id="u"), metadata={"n": 10**309}, created=utc_now()
         )
         with pytest.raises(TypeError):
-            await memory._apply([Change("ADD", str(uuid.uuid4()), "odd", None, payload, vector)])
+            change = Change("ADD", str(uuid.uuid4()), "odd", None, payload, vector)
+            await memory.journal.apply([change])
         assert await memory.history_store.count_rows() == 0
         assert await memory.history_store.pending() == []
     async with AsyncMemory(config) as memory:  # and the store opens and works as before
@@ -474,3 +475,29 @@ async def test_close_lets_calls_in_flight_finish_and_refuses_later_ones(
     async with AsyncMemory(config) as again:
         assert len((await again.get_all(user_id="u")).results) == 8
         assert await again.history_store.pending() == []
+
+
+async def test_after_a_failed_bulk_apply_no_write_runs_until_the_journal_caught_up(
+    config: MemoryConfig,
+) -> None:
+    """An import's entries are committed before the vector store takes them. If the store
+    fails half-way, the rest waits in the journal; a write made then must not go ahead of
+    it (an older entry replayed later would overwrite it), so it is refused, and the store
+    catches up when it opens again."""
+    async with AsyncMemory(config) as memory:
+        (vector,) = await memory.embedder.embed(["odd"])
+        bad = build_payload(
+            "odd", scope=Scope(user_id="u"), metadata={"n": 10**309}, created=utc_now()
+        )
+        async with memory.journal.lock:
+            mid = str(uuid.uuid4())
+            async with memory.history_store.bulk() as bulk:
+                await bulk.journal([JournalEntry("upsert", mid, Point(mid, vector, bad))])
+            with pytest.raises(TypeError):
+                await memory.journal.apply_staged(bulk.after, 10)
+        with pytest.raises(StoreUnavailableError, match="earlier changes are still waiting"):
+            await memory.add("written meanwhile", user_id="u")
+        assert await memory.vector_store.count(filter=None) == 0
+    async with AsyncMemory(config) as memory:  # the replay drops what can never be applied
+        assert await memory.history_store.pending() == []
+        assert (await memory.add("written later", user_id="u")).results[0].event == "ADD"

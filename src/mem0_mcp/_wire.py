@@ -22,33 +22,23 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from . import models
 from .errors import Mem0MCPError
-from .models import (
-    AddResult,
-    DeleteAllResult,
-    DeleteResult,
-    HistoryResult,
-    ListResult,
-    MemoryItem,
-    Scope,
-    SearchResult,
-    TransferStats,
-    UpdateResult,
-)
+from .models import Scope
 
 # The engine methods a forwarding process may call, and what each returns.
 RESULTS: dict[str, type[BaseModel] | None] = {
-    "add": AddResult,
-    "search": SearchResult,
-    "get": MemoryItem,
-    "get_all": ListResult,
-    "update": UpdateResult,
-    "delete": DeleteResult,
-    "delete_all": DeleteAllResult,
-    "history": HistoryResult,
+    "add": models.AddResult,
+    "search": models.SearchResult,
+    "get": models.MemoryItem,
+    "get_all": models.ListResult,
+    "update": models.UpdateResult,
+    "delete": models.DeleteResult,
+    "delete_all": models.DeleteAllResult,
+    "history": models.HistoryResult,
     "reset": None,
-    "export_to": TransferStats,
-    "import_from": TransferStats,
+    "export_to": models.TransferStats,
+    "import_from": models.TransferStats,
 }
 # Calls that change nothing: safe to send again if the owner died while answering.
 READ_ONLY = frozenset({"search", "get", "get_all", "history", "export_to"})

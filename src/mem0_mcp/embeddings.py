@@ -105,7 +105,7 @@ def _load_session(model: Any) -> None:
     session with latency-minded threading (module docstring)."""
     import onnxruntime as ort
 
-    inner = getattr(model, "model", None)
+    inner = model.model  # fastembed's per-model object, which holds the session
     description = getattr(inner, "model_description", None)
     model_dir = getattr(inner, "_model_dir", None)
     if (
@@ -221,7 +221,8 @@ class Embedder:
         assert model is not None
         loop = asyncio.get_running_loop()
         vectors = await loop.run_in_executor(_inference_executor(), model.run, texts)
-        return vectors.tolist()
+        rows: list[list[float]] = vectors.tolist()
+        return rows
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed documents; returns one ``dim``-float unit vector per text, in input order.

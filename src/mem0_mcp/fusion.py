@@ -19,6 +19,7 @@ of scores, measured worse on LoCoMo (docs/benchmarks.md) and gives no absolute s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from .vector_stores.base import ScoredPoint
 
@@ -49,7 +50,7 @@ def convex_score(
 def convex_fusion(
     cosine: Mapping[str, float],
     bm25: Mapping[str, float],
-    payloads: Mapping[str, dict],
+    payloads: Mapping[str, dict[str, Any]],
     *,
     dense_weight: float = DENSE_WEIGHT,
     saturation: float = KEYWORD_SATURATION,

@@ -6,11 +6,10 @@ Tables:
   created_at, updated_at, is_deleted, actor_id, role``; indexed on ``memory_id``. Rows are
   never updated or deleted (``reset`` aside), so a memory's trail outlives the memory.
   ``created_at`` is when the event happened; ``updated_at`` is set on UPDATE and DELETE.
-* ``journal`` — vector-store operations not yet known to be applied. A change is written
-  here *in the same transaction* as its history rows, before the vector store is touched;
-  after the vector store has applied it, its entry is removed. On open, entries still
-  present are replayed (upsert and delete are idempotent), so the two stores agree after
-  any crash. See docs/architecture.md, "Crash safety".
+* ``journal`` — vector-store operations not yet known to be applied (``journal.JournalEntry``,
+  stored as ``op``, ``memory_id`` and its encoded point). They are written *in the same
+  transaction* as their history rows, before the vector store is touched, and removed once
+  it has applied them; ``journal.Journal`` owns that write path and the replay on open.
 
 WAL journal mode and a busy timeout keep readers and the writer from "database is locked".
 """
@@ -18,19 +17,15 @@ WAL journal mode and a busy timeout keep readers and the writer from "database i
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
-import numpy as np
 
-from .models import Event, HistoryEvent, Scope
+from .journal import HistoryRow, JournalEntry
+from .models import HistoryEvent, Scope
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -60,36 +55,6 @@ CREATE TABLE IF NOT EXISTS journal (
 """
 
 BUSY_TIMEOUT_MS = 30_000
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    """One event to append. ``created_at`` is the event time (ISO 8601 UTC)."""
-
-    memory_id: str
-    event: Event
-    old_memory: str | None
-    new_memory: str | None
-    created_at: str
-    actor_id: str | None = None
-    role: str | None = None
-    scope: Scope = Scope()
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.event == "DELETE"
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """A vector-store operation to apply: ``point`` is the JSON form of the point for
-    ``upsert`` (``{"vector", "sparse", "payload"}``) and ``None`` for ``delete``."""
-
-    op: Literal["upsert", "delete"]
-    memory_id: str
-    point: dict[str, Any] | None = None
-    seq: int | None = None
 
 
 class HistoryStore:
@@ -171,11 +136,7 @@ class HistoryStore:
             for entry in journal:
                 cursor = await db.execute(
                     "INSERT INTO journal (op, memory_id, point) VALUES (?,?,?)",
-                    (
-                        entry.op,
-                        entry.memory_id,
-                        _dump_point(entry.point),
-                    ),
+                    (entry.op, entry.memory_id, entry.encode()),
                 )
                 seqs.append(int(cursor.lastrowid or 0))
         return seqs
@@ -202,10 +163,7 @@ class HistoryStore:
             (after, -1 if limit is None else limit),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            JournalEntry(op=op, memory_id=mid, point=_load_point(p), seq=seq)
-            for seq, op, mid, p in rows
-        ]
+        return [JournalEntry.decode(seq, op, mid, p) for seq, op, mid, p in rows]
 
     async def history(self, memory_id: str) -> tuple[list[HistoryEvent], Scope | None]:
         """Every event of one memory, oldest first, and the memory's scope (from its first
@@ -216,7 +174,7 @@ class HistoryStore:
             " FROM history WHERE memory_id = ? ORDER BY rowid",
             (memory_id,),
         ) as cursor:
-            rows = await cursor.fetchall()
+            rows = list(await cursor.fetchall())
         events = [
             HistoryEvent(
                 id=r[0],
@@ -336,7 +294,7 @@ class BulkWrite:
         """Add vector-store operations, to be applied once the transaction is committed."""
         await self._db.executemany(
             "INSERT INTO journal (op, memory_id, point) VALUES (?,?,?)",
-            [(e.op, e.memory_id, _dump_point(e.point)) for e in entries],
+            [(e.op, e.memory_id, e.encode()) for e in entries],
         )
 
     async def upserts_without_history(self, limit: int) -> list[str]:
@@ -372,27 +330,3 @@ def _row_dict(values: Sequence[Any]) -> dict[str, Any]:
     row = dict(zip(HISTORY_COLUMNS, values, strict=True))
     row["is_deleted"] = bool(row["is_deleted"])
     return row
-
-
-def _dump_point(point: dict[str, Any] | None) -> str | None:
-    """A journal point as stored: JSON, with the dense vector as base64 of float32 bytes.
-    Every vector stored comes out of float32 (the embedder, an export file) and the vector
-    stores keep float32, so nothing is lost; as decimal text a 384-d point was 3.6× bigger
-    (an import stages its whole file here) and took ~0.6 ms to write and read back."""
-    if point is None:
-        return None
-    if point.get("vector") is not None:
-        raw = np.asarray(point["vector"], dtype="<f4").tobytes()
-        point = {**point, "vector": {"f32": base64.b64encode(raw).decode("ascii")}}
-    return json.dumps(point)
-
-
-def _load_point(stored: str | None) -> dict[str, Any] | None:
-    if stored is None:
-        return None
-    point = json.loads(stored)
-    vector = point.get("vector")
-    if isinstance(vector, dict):  # journals written before this held a plain list
-        raw = base64.b64decode(vector["f32"])
-        point["vector"] = np.frombuffer(raw, dtype="<f4").astype(float).tolist()
-    return point

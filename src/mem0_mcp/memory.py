@@ -5,10 +5,12 @@ calls follow ``MemoryAPI`` (``api.py``), which documents them.
         await memory.add("I live in Lisbon", user_id="alice")
         hits = await memory.search("where does alice live?", user_id="alice")
 
-Every write goes through ``_apply``: history rows and a journal entry are committed in one
-SQLite transaction, then the vector store applies the change, then the journal entry is
-dropped. A crash at any point leaves the journal to replay on the next open, so the vector
-store and the history never disagree (docs/architecture.md, "Crash safety").
+This module holds the lifecycle (open in the background, close after the calls in flight),
+argument validation (``validation``) and the orchestration of each call. The jobs it
+orchestrates live next to it: ``pipeline`` (the LLM's extraction and reconciliation),
+``changes`` (decisions → changes and events), ``dedup`` (is it known already?), ``journal``
+(the one write path: history and vector store, all or nothing), ``retrieval`` (ranking)
+and ``scope`` (whose memories a call touches).
 """
 
 from __future__ import annotations
@@ -16,30 +18,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from . import pipeline, retrieval, validation
+from . import changes, pipeline, retrieval, validation
 from ._locks import KeyedLock
 from .config import MemoryConfig
+from .dedup import Deduplicator
 from .embeddings import Embedder
-from .errors import (
-    ConflictError,
-    InvalidInputError,
-    LLMError,
-    NotFoundError,
-    StoreUnavailableError,
-)
-from .filters import Condition, Filter, Not, all_of, parse_filters
-from .history import HistoryRow, HistoryStore, JournalEntry
+from .errors import InvalidInputError, LLMError, NotFoundError, StoreUnavailableError
+from .filters import Condition, Filter, all_of, parse_filters
+from .history import HistoryStore
+from .journal import Journal
 from .keywords import KeywordEncoder
 from .llms import LLM, create_llm, needs_client_sampling
 from .models import (
-    AddEvent,
     AddResult,
     DeleteAllResult,
     DeleteResult,
@@ -53,9 +46,9 @@ from .models import (
     TransferStats,
     UpdateResult,
 )
-from .payload import build_payload, iso, item_from_payload, scope_of, text_hash, utc_now
+from .payload import item_from_payload, utc_now
 from .vector_stores import VectorStore, create_vector_store
-from .vector_stores.base import Point, ScoredPoint, SparseVector
+from .vector_stores.base import Point
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -85,20 +78,6 @@ def _call(method: F) -> F:
 
 # Existing memories shown to the reconciliation call per new fact (before de-duplication).
 _NEIGHBOURS_PER_FACT = 5
-_REPLAY_PAGE = 64  # journal entries in memory at once when replaying
-_NUMBER_RE = re.compile(r"\d+(?:[.,:/-]\d+)*")
-
-
-@dataclass(slots=True)
-class Change:
-    """One decided change to apply atomically with others (verbatim or infer path)."""
-
-    event: Literal["ADD", "UPDATE", "DELETE"]
-    memory_id: str
-    text: str
-    previous: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    vector: list[float] | None = None
 
 
 class AsyncMemory:
@@ -119,8 +98,9 @@ class AsyncMemory:
         self.llm: LLM | None = create_llm(self.config)
         self.history_store = HistoryStore(self.config.history_path)
         self.vector_store: VectorStore = create_vector_store(self.config)
+        self.journal = Journal(self.history_store, self.vector_store, self.keywords)
+        self.dedup = Deduplicator(self.vector_store, self.config.dedup_threshold)
         self._scope_locks = KeyedLock()
-        self._write_lock = asyncio.Lock()
         self._open_task: asyncio.Task[None] | None = None
         self._closed = False
         self._in_flight = 0
@@ -156,30 +136,7 @@ class AsyncMemory:
         await self.history_store.open()
         await self.embedder.ready()
         await self.vector_store.open(self.embedder.dim)
-        await self._replay_journal()
-
-    async def _replay_journal(self) -> None:
-        # A page at a time: an import stages its whole file in the journal (transfer.py).
-        replayed = 0
-        while pending := await self.history_store.pending(limit=_REPLAY_PAGE):
-            if not replayed:
-                log.warning("replaying unapplied changes from the journal")
-            replayed += len(pending)
-            for entry in pending:
-                try:
-                    await self._apply_to_vectors([entry])
-                except Exception:
-                    # One entry the store cannot take must not keep the whole store from opening.
-                    log.exception(
-                        "journal entry %s (%s of memory %s) cannot be applied and is dropped; "
-                        "its history row stays",
-                        entry.seq,
-                        entry.op,
-                        entry.memory_id,
-                    )
-            await self.history_store.applied([e.seq for e in pending if e.seq is not None])
-        if replayed:
-            log.warning("replayed %d change(s) from the journal", replayed)
+        await self.journal.replay()
 
     async def close(self) -> None:
         """Refuse new calls, wait for an open and the calls in progress, then flush and
@@ -283,7 +240,7 @@ class AsyncMemory:
         self, vectors: list[list[float]], scope: Scope
     ) -> list[pipeline.Neighbour]:
         """The nearest existing memories in scope to any of the facts, de-duplicated."""
-        flt = _scope_filter(scope)
+        flt = scope.filter()
         results = await asyncio.gather(
             *(self.vector_store.search(v, filter=flt, limit=_NEIGHBOURS_PER_FACT) for v in vectors)
         )
@@ -308,72 +265,10 @@ class AsyncMemory:
             known_vectors.update(zip(to_embed, await self.embedder.embed(to_embed), strict=True))
         targets = [p.memory_id for p in plans if p.memory_id and p.event in ("UPDATE", "DELETE")]
         current = {p.id: p.payload for p in await self.vector_store.retrieve(targets)}
-        now = utc_now()
-        events: list[AddEvent] = []
-        changes: list[Change] = []
-        added: dict[str, AddEvent] = {}  # by md5: an ADD of text already there is NONE
-        for plan in plans:
-            if plan.event == "ADD":
-                digest = text_hash(plan.text)
-                there = added.get(digest)
-                if there is None:
-                    found = await self._find_duplicate(
-                        plan.text, known_vectors[plan.text], scope, dedup=False
-                    )
-                    if found is not None:
-                        there = AddEvent(id=found.id, memory=found.payload["data"], event="NONE")
-                if there is not None:
-                    events.append(there.model_copy(update={"event": "NONE"}))
-                    continue
-                mid = str(uuid.uuid4())
-                payload = build_payload(
-                    plan.text,
-                    scope=scope,
-                    metadata=meta,
-                    created=now,
-                    actor_id=speaker.name,
-                    role=speaker.role,
-                )
-                changes.append(
-                    Change("ADD", mid, plan.text, None, payload, known_vectors[plan.text])
-                )
-                added[digest] = AddEvent(id=mid, memory=plan.text, event="ADD")
-                events.append(added[digest])
-            elif plan.event == "NONE":
-                events.append(AddEvent(id=plan.memory_id or "", memory=plan.text, event="NONE"))
-            elif plan.memory_id in current:
-                old = current[plan.memory_id]
-                if plan.event == "UPDATE":
-                    payload = build_payload(
-                        plan.text,
-                        scope=scope_of(old),
-                        metadata={**(old.get("metadata") or {}), **meta},
-                        created=datetime.fromisoformat(old["created_at"]),
-                        updated=now,
-                        actor_id=speaker.name or old.get("actor_id"),
-                        role=speaker.role,
-                    )
-                    changes.append(
-                        Change(
-                            "UPDATE",
-                            plan.memory_id,
-                            plan.text,
-                            old["data"],
-                            payload,
-                            known_vectors[plan.text],
-                        )
-                    )
-                else:
-                    changes.append(Change("DELETE", plan.memory_id, old["data"], old["data"], old))
-                events.append(
-                    AddEvent(
-                        id=plan.memory_id,
-                        memory=plan.text if plan.event == "UPDATE" else old["data"],
-                        event=plan.event,
-                        previous_memory=old["data"],
-                    )
-                )
-        await self._apply(changes)
+        events, planned = await changes.planned(
+            plans, scope, meta, known_vectors, speaker, current, self.dedup
+        )
+        await self.journal.apply(planned)
         return AddResult(results=events)
 
     async def _add_verbatim(
@@ -382,82 +277,13 @@ class AsyncMemory:
         kept = [m for m in msgs if m.role != "system"]
         if not kept:
             raise InvalidInputError("messages", "holds only system messages; nothing to remember")
-        import numpy as np  # here, not at import: the server answers `initialize` first
-
         vectors = await self.embedder.embed([m.content for m in kept])
-        unit = np.asarray(vectors, dtype=np.float32)
         async with self._scope_locks(scope.key()):
-            events: list[AddEvent] = []
-            changes: list[Change] = []
-            seen: dict[str, AddEvent] = {}
-            added: list[tuple[int, AddEvent]] = []  # this call's ADDs, by message index
-            now = utc_now()
-            for i, (msg, vector) in enumerate(zip(kept, vectors, strict=True)):
-                digest = text_hash(msg.content)
-                if digest in seen:  # repeated inside this one call
-                    events.append(seen[digest].model_copy(update={"event": "NONE"}))
-                    continue
-                existing = await self._find_duplicate(msg.content, vector, scope, dedup=dedup)
-                twin = self._near_twin(i, unit, added, kept) if dedup and not existing else None
-                if twin is not None:
-                    event = twin.model_copy(update={"event": "NONE"})
-                elif existing is not None:
-                    event = AddEvent(id=existing.id, memory=existing.payload["data"], event="NONE")
-                else:
-                    memory_id = str(uuid.uuid4())
-                    payload = build_payload(
-                        msg.content,
-                        scope=scope,
-                        metadata=meta,
-                        created=now,
-                        actor_id=msg.name,
-                        role=msg.role,
-                    )
-                    changes.append(Change("ADD", memory_id, msg.content, None, payload, vector))
-                    event = AddEvent(id=memory_id, memory=msg.content, event="ADD")
-                    added.append((i, event))
-                seen[digest] = event
-                events.append(event)
-            await self._apply(changes)
+            events, added = await changes.verbatim(
+                kept, vectors, scope, meta, self.dedup, near=dedup
+            )
+            await self.journal.apply(added)
         return AddResult(results=events)
-
-    def _near_twin(
-        self, i: int, unit: Any, added: list[tuple[int, AddEvent]], msgs: list[Message]
-    ) -> AddEvent | None:
-        """The ADD of this same call that message ``i`` near-duplicates, judged as
-        ``_find_duplicate`` judges against the store (``unit``: the call's unit vectors)."""
-        if not added or self.config.dedup_threshold >= 1.0:
-            return None
-        scores = unit[[j for j, _ in added]] @ unit[i]
-        best = int(scores.argmax())
-        j, event = added[best]
-        if self._near_duplicate(float(scores[best]), msgs[j].content, msgs[i].content):
-            return event
-        return None
-
-    async def _find_duplicate(
-        self, text: str, vector: list[float], scope: Scope, *, dedup: bool
-    ) -> ScoredPoint | None:
-        """An existing memory in exactly ``scope`` with the same text, or (``dedup``) the
-        nearest one if it is a near duplicate (``_near_duplicate``)."""
-        digest = text_hash(text)
-        in_scope = _exact_scope_filter(scope)
-        exact = await self.vector_store.scroll(
-            filter=all_of(in_scope, Condition("hash", "eq", digest)), limit=1
-        )
-        if exact:
-            return ScoredPoint.of(exact[0], 1.0)
-        if not dedup or self.config.dedup_threshold >= 1.0:
-            return None
-        hits = await self.vector_store.search(vector, filter=in_scope, limit=1)
-        if hits and self._near_duplicate(hits[0].score, hits[0].payload["data"], text):
-            return hits[0]
-        return None
-
-    def _near_duplicate(self, cosine: float, a: str, b: str) -> bool:
-        """Texts this similar hold the same fact, unless their numbers differ: sentence
-        embeddings barely see digits, and "PIN 1234" must never swallow "PIN 5678"."""
-        return cosine >= self.config.dedup_threshold and _numbers(a) == _numbers(b)
 
     @_call
     async def update(
@@ -474,20 +300,20 @@ class AsyncMemory:
         new_text = validation.text(text, self.config)
         meta = None if metadata is None else validation.metadata(metadata, self.config)
         current = await self._get_point(mid, scope)
-        async with self._scope_locks(scope_of(current.payload).key()):
+        async with self._scope_locks(Scope.of(current.payload).key()):
             current = await self._get_point(mid, scope)  # may have changed while we waited
             old = current.payload
             (vector,) = await self.embedder.embed([new_text])
-            payload = build_payload(
+            change = changes.updated(
+                mid,
+                old,
                 new_text,
-                scope=scope_of(old),
+                vector,
                 metadata=(old.get("metadata") or {}) if meta is None else meta,
-                created=datetime.fromisoformat(old["created_at"]),
-                updated=utc_now(),
                 actor_id=old.get("actor_id"),
                 role=old.get("role"),
             )
-            await self._apply([Change("UPDATE", mid, new_text, old["data"], payload, vector)])
+            await self.journal.apply([change])
         return UpdateResult(id=mid, memory=new_text, previous_memory=old["data"])
 
     @_call
@@ -496,10 +322,10 @@ class AsyncMemory:
         await self.open()
         mid = validation.memory_id(memory_id)
         current = await self._get_point(mid, scope)
-        async with self._scope_locks(scope_of(current.payload).key()):
+        async with self._scope_locks(Scope.of(current.payload).key()):
             current = await self._get_point(mid, scope)
             text = current.payload["data"]
-            await self._apply([Change("DELETE", mid, text, text, current.payload)])
+            await self.journal.apply([changes.deleted(mid, current.payload)])
         return DeleteResult(id=mid, memory=text)
 
     @_call
@@ -513,7 +339,7 @@ class AsyncMemory:
         """Delete every memory carrying the given ids: ``MemoryAPI.delete_all``."""
         await self.open()
         scope = validation.scope(self.config, user_id, agent_id, run_id, use_default=False)
-        flt = _scope_filter(scope)
+        flt = scope.filter()
         deleted = 0
         async with self._scope_locks(scope.key()):
             while True:
@@ -521,12 +347,8 @@ class AsyncMemory:
                 if not batch:
                     break
                 # A memory changed meanwhile is left out here and deleted on the next pass.
-                deleted += await self._apply(
-                    [
-                        Change("DELETE", p.id, p.payload["data"], p.payload["data"], p.payload)
-                        for p in batch
-                    ],
-                    skip_stale=True,
+                deleted += await self.journal.apply(
+                    [changes.deleted(p.id, p.payload) for p in batch], skip_stale=True
                 )
         return DeleteAllResult(deleted=deleted)
 
@@ -534,7 +356,7 @@ class AsyncMemory:
     async def reset(self) -> None:
         """Delete every memory and every history row: ``MemoryAPI.reset``."""
         await self.open()
-        async with self._write_lock:
+        async with self.journal.lock:
             await self.vector_store.reset()
             await self.history_store.reset()
 
@@ -546,7 +368,7 @@ class AsyncMemory:
         await self.open()
         target = validation.file_path(path, "path")
         # Writes wait (reads go on): the file is one consistent moment of the store.
-        async with self._write_lock:
+        async with self.journal.lock:
             return await transfer.export_store(self, target, progress=progress)
 
     @_call
@@ -559,104 +381,6 @@ class AsyncMemory:
         await self.open()
         source = validation.file_path(path, "path")
         return await transfer.import_store(self, source, reembed=reembed, progress=progress)
-
-    # --- the single write path -----------------------------------------------------------
-
-    async def _apply(self, changes: Sequence[Change], *, skip_stale: bool = False) -> int:
-        """Make ``changes`` durable in history and the vector store, all or nothing; returns
-        how many were applied.
-
-        Each UPDATE / DELETE was planned from the memory's text at the time (``previous``).
-        Scope locks are per exact scope, so a call on a wider scope (``delete_all`` for a
-        user, an add reconciling against a user's agent-scoped memories) or ``reset`` can
-        change that memory first; under the write lock that orders every write, a memory
-        that is gone or holds another text makes the call raise ``ConflictError`` with
-        nothing applied, or with ``skip_stale`` leaves that change out.
-        """
-        if not changes:
-            return 0
-        deleted_at = iso(utc_now())
-        rows = [
-            HistoryRow(
-                memory_id=c.memory_id,
-                event=c.event,
-                old_memory=c.previous,
-                new_memory=None if c.event == "DELETE" else c.text,
-                # The instant the memory itself records, so history and memory agree.
-                created_at=deleted_at
-                if c.event == "DELETE"
-                else c.payload.get("updated_at") or c.payload["created_at"],
-                actor_id=c.payload.get("actor_id"),
-                role=c.payload.get("role"),
-                scope=scope_of(c.payload),
-            )
-            for c in changes
-        ]
-        journal = [self._journal_entry(c) for c in changes]
-        # One write at a time from check to applied (~1 ms): the vector store then applies
-        # changes in history order, even for two scopes touching one memory, and a crash
-        # leaves at most this write's journal entries pending.
-        async with self._write_lock:
-            stale = await self._stale(changes)
-            if stale and not skip_stale:
-                raise ConflictError(next(iter(stale)))
-            if stale:
-                rows = [r for r in rows if r.memory_id not in stale]
-                journal = [j for j in journal if j.memory_id not in stale]
-            if rows:
-                seqs = await self.history_store.record(rows, journal)
-                try:
-                    await self._apply_to_vectors(journal)
-                except Exception:
-                    # The store refused the write (a crash would not get here): take the
-                    # history back too, so a failed call leaves nothing behind and the
-                    # journal holds nothing that could never be applied.
-                    await self.history_store.revert(seqs, [r.id for r in rows])
-                    raise
-                await self.history_store.applied(seqs)
-        return len(rows)
-
-    async def _stale(self, changes: Sequence[Change]) -> set[str]:
-        """Ids of the UPDATE / DELETE targets that no longer hold the text they were planned
-        from (or no longer exist)."""
-        planned = {c.memory_id: c.previous for c in changes if c.event != "ADD"}
-        if not planned:
-            return set()
-        stored = {
-            p.id: p.payload.get("data") for p in await self.vector_store.retrieve(list(planned))
-        }
-        return {mid for mid, text in planned.items() if stored.get(mid) != text}
-
-    def _journal_entry(self, change: Change) -> JournalEntry:
-        if change.event == "DELETE":
-            return JournalEntry(op="delete", memory_id=change.memory_id)
-        sparse = self.keywords.document(change.text)
-        return JournalEntry(
-            op="upsert",
-            memory_id=change.memory_id,
-            point={
-                "vector": change.vector,
-                "sparse": {"indices": sparse.indices, "values": sparse.values},
-                "payload": change.payload,
-            },
-        )
-
-    async def _apply_to_vectors(self, entries: Sequence[JournalEntry]) -> None:
-        upserts = [
-            Point(
-                id=e.memory_id,
-                vector=e.point["vector"],
-                payload=e.point["payload"],
-                sparse=SparseVector(**e.point["sparse"]) if e.point.get("sparse") else None,
-            )
-            for e in entries
-            if e.op == "upsert" and e.point is not None
-        ]
-        deletes = [e.memory_id for e in entries if e.op == "delete"]
-        if upserts:
-            await self.vector_store.upsert(upserts)
-        if deletes:
-            await self.vector_store.delete(deletes)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -679,7 +403,7 @@ class AsyncMemory:
         n = validation.limit(limit, self.config)
         min_score = validation.threshold(threshold)
         scope = validation.scope(self.config, user_id, agent_id, run_id)
-        flt = all_of(_scope_filter(scope), self._parse_filters(filters))
+        flt = all_of(scope.filter(), self._parse_filters(filters))
         hits = await retrieval.rank(
             self.vector_store,
             self.keywords,
@@ -717,7 +441,7 @@ class AsyncMemory:
         n = validation.limit(limit, self.config)
         skip = validation.offset(offset)
         scope = validation.scope(self.config, user_id, agent_id, run_id)
-        flt = all_of(_scope_filter(scope), self._parse_filters(filters))
+        flt = all_of(scope.filter(), self._parse_filters(filters))
         # The store orders by created_ts alone, and one add stamps all its memories with one
         # instant: the store returns such ties in no fixed order, so paging with its own
         # offset repeated some memories and skipped others. Pages are cut here instead, from
@@ -743,7 +467,7 @@ class AsyncMemory:
         await self.open()
         mid = validation.memory_id(memory_id)
         events, owner = await self.history_store.history(mid)
-        if not events or (scope is not None and owner is not None and not _within(owner, scope)):
+        if not events or (scope is not None and owner is not None and not owner.within(scope)):
             raise NotFoundError(mid)
         return HistoryResult(results=events)
 
@@ -757,39 +481,6 @@ class AsyncMemory:
 
     async def _get_point(self, memory_id: str, scope: Scope | None) -> Point:
         points = await self.vector_store.retrieve([memory_id])
-        if not points or (scope is not None and not _within(scope_of(points[0].payload), scope)):
+        if not points or (scope is not None and not Scope.of(points[0].payload).within(scope)):
             raise NotFoundError(memory_id)
         return points[0]
-
-
-def _scope_filter(scope: Scope) -> Filter | None:
-    """Memories carrying every id of ``scope`` (ids not given are unconstrained)."""
-    return all_of(
-        *(Condition(key, "eq", value) for key, value in _scope_items(scope) if value is not None)
-    )
-
-
-def _exact_scope_filter(scope: Scope) -> Filter | None:
-    """Memories whose scope is exactly ``scope`` (ids not given must be absent)."""
-    return all_of(
-        *(
-            Condition(key, "eq", value) if value is not None else Not(Condition(key, "exists"))
-            for key, value in _scope_items(scope)
-        )
-    )
-
-
-def _scope_items(scope: Scope) -> list[tuple[str, str | None]]:
-    return [("user_id", scope.user_id), ("agent_id", scope.agent_id), ("run_id", scope.run_id)]
-
-
-def _numbers(text: str) -> list[str]:
-    return _NUMBER_RE.findall(text)
-
-
-def _within(memory_scope: Scope, bound: Scope) -> bool:
-    """True when the memory carries every id the bound scope sets."""
-    return all(
-        getattr(bound, key) is None or getattr(memory_scope, key) == getattr(bound, key)
-        for key in ("user_id", "agent_id", "run_id")
-    )

@@ -69,7 +69,8 @@ def source_files() -> dict[str, Path]:
                 f"the embedding model is not installed: {PACKAGED_DIR} does not exist and "
                 f"{' and '.join(absent)} cannot be imported. {_INSTALL_HINT}"
             )
-        files = {name: dirs[pkg] / inner for name, (pkg, inner) in SOURCES.items()}
+        found = {pkg: where for pkg, where in dirs.items() if where is not None}
+        files = {name: found[pkg] / inner for name, (pkg, inner) in SOURCES.items()}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise ConfigError(f"embedding model files missing: {missing}. {_INSTALL_HINT}")

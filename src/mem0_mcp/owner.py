@@ -59,6 +59,17 @@ from .retrieval import SearchMode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+def _as(model: type[M], result: Any) -> M:
+    """``result``, checked to be the ``model`` the call promises."""
+    if not isinstance(result, model):
+        raise Mem0MCPError(
+            f"the store's owner answered with {type(result).__name__}, not {model.__name__}"
+        )
+    return result
+
 
 # How long a forwarding process keeps trying to reach (or become) an owner before it gives
 # up on a call: long enough for a new owner to load the model and replay its journal.
@@ -153,7 +164,7 @@ class SharedMemory:
         """See ``MemoryAPI.add``; a forwarded call sends ``llm``'s requests back here."""
         kwargs = {"messages": messages, "metadata": metadata, "infer": infer, "dedup": dedup}
         ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-        return await self._call("add", {**kwargs, **ids}, llm=llm)
+        return _as(AddResult, await self._call("add", {**kwargs, **ids}, llm=llm))
 
     async def search(
         self,
@@ -170,11 +181,13 @@ class SharedMemory:
         """See ``MemoryAPI.search``."""
         kwargs = {"query": query, "filters": filters, "limit": limit, "threshold": threshold}
         ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-        return await self._call("search", {**kwargs, **ids, "search_mode": search_mode})
+        return _as(
+            SearchResult, await self._call("search", {**kwargs, **ids, "search_mode": search_mode})
+        )
 
     async def get(self, memory_id: str, *, scope: Scope | None = None) -> MemoryItem:
         """See ``MemoryAPI.get``."""
-        return await self._call("get", {"memory_id": memory_id, "scope": scope})
+        return _as(MemoryItem, await self._call("get", {"memory_id": memory_id, "scope": scope}))
 
     async def get_all(
         self,
@@ -189,7 +202,7 @@ class SharedMemory:
         """See ``MemoryAPI.get_all``."""
         kwargs = {"filters": filters, "limit": limit, "offset": offset}
         ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-        return await self._call("get_all", {**kwargs, **ids})
+        return _as(ListResult, await self._call("get_all", {**kwargs, **ids}))
 
     async def update(
         self,
@@ -201,11 +214,13 @@ class SharedMemory:
     ) -> UpdateResult:
         """See ``MemoryAPI.update``."""
         kwargs = {"memory_id": memory_id, "text": text, "metadata": metadata, "scope": scope}
-        return await self._call("update", kwargs)
+        return _as(UpdateResult, await self._call("update", kwargs))
 
     async def delete(self, memory_id: str, *, scope: Scope | None = None) -> DeleteResult:
         """See ``MemoryAPI.delete``."""
-        return await self._call("delete", {"memory_id": memory_id, "scope": scope})
+        return _as(
+            DeleteResult, await self._call("delete", {"memory_id": memory_id, "scope": scope})
+        )
 
     async def delete_all(
         self,
@@ -216,11 +231,13 @@ class SharedMemory:
     ) -> DeleteAllResult:
         """See ``MemoryAPI.delete_all``."""
         ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-        return await self._call("delete_all", ids)
+        return _as(DeleteAllResult, await self._call("delete_all", ids))
 
     async def history(self, memory_id: str, *, scope: Scope | None = None) -> HistoryResult:
         """See ``MemoryAPI.history``."""
-        return await self._call("history", {"memory_id": memory_id, "scope": scope})
+        return _as(
+            HistoryResult, await self._call("history", {"memory_id": memory_id, "scope": scope})
+        )
 
     async def reset(self) -> None:
         """See ``MemoryAPI.reset``."""
@@ -229,7 +246,9 @@ class SharedMemory:
     async def export_to(self, path: str, *, progress: bool | None = None) -> TransferStats:
         """See ``MemoryAPI.export_to``; the owner process writes the file (same machine)."""
         target = str(validation.file_path(path, "path").resolve())
-        return await self._call("export_to", {"path": target, "progress": progress})
+        return _as(
+            TransferStats, await self._call("export_to", {"path": target, "progress": progress})
+        )
 
     async def import_from(
         self, path: str, *, reembed: Reembed = "auto", progress: bool | None = None
@@ -237,9 +256,10 @@ class SharedMemory:
         """See ``MemoryAPI.import_from``; the owner process reads the file (same machine)."""
         source = str(validation.file_path(path, "path").resolve())
         kwargs = {"path": source, "reembed": reembed, "progress": progress}
-        return await self._call("import_from", kwargs)
+        return _as(TransferStats, await self._call("import_from", kwargs))
 
     async def _call(self, method: str, kwargs: dict[str, Any], llm: LLM | None = None) -> Any:
+        """Run ``method`` here (owner) or in the owner process; its result, or its error."""
         if self._closing:
             raise StoreUnavailableError("the server is shutting down; call again in a moment")
         self.start()
@@ -416,7 +436,7 @@ class _CallerLLM:
                     "generate": {
                         "system": system,
                         "prompt": prompt,
-                        "schema": schema.__name__,  # type: ignore[attr-defined]
+                        "schema": schema.__name__,
                         "tool_name": tool_name,
                         "tool_description": tool_description,
                     }

@@ -63,14 +63,6 @@ def build_payload(
     }
 
 
-def scope_of(payload: dict[str, Any]) -> Scope:
-    return Scope(
-        user_id=payload.get("user_id"),
-        agent_id=payload.get("agent_id"),
-        run_id=payload.get("run_id"),
-    )
-
-
 def item_from_payload(
     point_id: str, payload: dict[str, Any], score: float | None = None
 ) -> MemoryItem:

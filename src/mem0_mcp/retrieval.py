@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Literal
+from typing import Any, Literal
 
 from .filters import Condition, Filter, all_of
 from .fusion import DENSE_WEIGHT, KEYWORD_SATURATION, convex_fusion
@@ -109,5 +109,5 @@ def _only(filter: Filter | None, ids: list[str]) -> Filter | None:
     return all_of(filter, Condition("id", "in", ids))
 
 
-def _payloads(hits: list[ScoredPoint]) -> dict[str, dict]:
+def _payloads(hits: list[ScoredPoint]) -> dict[str, dict[str, Any]]:
     return {h.id: h.payload for h in hits}

@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import PermissionDeniedError
+from .filters import Condition, Filter, Not, all_of
 
 SCOPE_KEYS: Final = ("user_id", "agent_id", "run_id")
 
@@ -47,28 +49,62 @@ class Scope(BaseModel):
         """``user_id='alice', agent_id='x'`` (set ids only), for messages."""
         return ", ".join(f"{k}={v!r}" for k, v in self.items() if v is not None) or "(no ids)"
 
+    @classmethod
+    def of(cls, payload: Mapping[str, Any]) -> Scope:
+        """The scope a stored memory's payload (or a history row) carries."""
+        return cls(**{key: payload.get(key) for key in SCOPE_KEYS})
 
-def bind(bound: Scope | None, **ids: str | None) -> dict[str, str | None]:
+    def filter(self) -> Filter | None:
+        """Memories *within* this scope: carrying every id it sets (others unconstrained)."""
+        return all_of(*(Condition(k, "eq", v) for k, v in self.items() if v is not None))
+
+    def exact_filter(self) -> Filter | None:
+        """Memories whose scope *is* this one: ids it leaves out must be absent. Duplicates
+        are judged here, so alice's note never counts as a copy of her agent's."""
+        return all_of(
+            *(
+                Condition(k, "eq", v) if v is not None else Not(Condition(k, "exists"))
+                for k, v in self.items()
+            )
+        )
+
+
+class ScopeIds(TypedDict):
+    """A call's scope arguments, as ``**ids`` for the engine's calls."""
+
+    user_id: str | None
+    agent_id: str | None
+    run_id: str | None
+
+
+def bind(
+    bound: Scope | None,
+    user_id: str | None = None,
+    agent_id: str | None = None,
+    run_id: str | None = None,
+) -> ScopeIds:
     """The scope ids a call acts on, given the scope its credential is bound to.
 
-    ``ids``: the call's ``user_id`` / ``agent_id`` / ``run_id`` arguments (``None`` or
-    blank = not given). With no binding they pass through unchanged. With one, each id the
-    binding sets replaces an omitted id; an id that names something else raises
+    ``user_id`` / ``agent_id`` / ``run_id``: the call's arguments (``None`` or blank = not
+    given). With no binding they pass through unchanged. With one, each id the binding
+    sets replaces an omitted id; an id that names something else raises
     ``PermissionDeniedError`` naming the bound scope. Ids the binding leaves open narrow
     the call as usual (alice's token may name ``agent_id="planner"``).
     """
+    given = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+    out = ScopeIds(user_id=user_id, agent_id=agent_id, run_id=run_id)
     if bound is None:
-        return dict(ids)
-    out: dict[str, str | None] = {}
-    for key, value in ids.items():
-        fixed = getattr(bound, key)
-        given = value.strip() if isinstance(value, str) else value
-        if fixed is not None and given not in (None, "") and given != fixed:
+        return out
+    for key, fixed in bound.items():
+        value = given[key]
+        asked = value.strip() if isinstance(value, str) else value
+        if fixed is not None and asked not in (None, "") and asked != fixed:
             raise PermissionDeniedError(
                 key,
                 f"this credential is bound to {bound.describe()} and cannot act on "
-                f"{key}={given!r}; omit {key} (the bound scope applies) or use a credential "
+                f"{key}={asked!r}; omit {key} (the bound scope applies) or use a credential "
                 "for that scope",
             )
-        out[key] = fixed if fixed is not None else value
+        if fixed is not None:
+            out[key] = fixed  # type: ignore[literal-required]
     return out

@@ -27,18 +27,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from mcp_types import InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from . import models
 from .llms.sampling import run_with_sampling
-from .models import (
-    AddResult,
-    DeleteAllResult,
-    DeleteResult,
-    HistoryResult,
-    ListResult,
-    MemoryItem,
-    SearchResult,
-    UpdateResult,
-)
-from .scope import Scope, bind
+from .scope import Scope, ScopeIds, bind
 from .validation import MAX_OFFSET
 
 if TYPE_CHECKING:
@@ -156,11 +147,9 @@ class Call:
     identity: Identity
     context: Context[Any, Any] | None
 
-    def scope_ids(self, args: Any) -> dict[str, str | None]:
+    def scope_ids(self, args: Any) -> ScopeIds:
         """The call's scope ids with the caller's binding applied (``scope.bind``)."""
-        return bind(
-            self.identity.bound, user_id=args.user_id, agent_id=args.agent_id, run_id=args.run_id
-        )
+        return bind(self.identity.bound, args.user_id, args.agent_id, args.run_id)
 
     @property
     def bound(self) -> Scope | None:
@@ -185,16 +174,17 @@ class ToolSpec:
         return bool(self.annotations.read_only_hint)
 
 
-async def _add_memory(call: Call, args: AddMemoryArguments) -> AddResult | InputRequiredResult:
+async def _add_memory(
+    call: Call, args: AddMemoryArguments
+) -> models.AddResult | InputRequiredResult:
     messages = [m.model_dump() for m in args.messages or []]
     payload: Any = args.text if args.text is not None else messages
     ids = call.scope_ids(args)
 
-    async def add(llm: LLM | None = None) -> AddResult:
-        result: AddResult = await call.memory.add(
+    async def add(llm: LLM | None = None) -> models.AddResult:
+        return await call.memory.add(
             payload, metadata=args.metadata, infer=args.infer, llm=llm, **ids
         )
-        return result
 
     if call.config.llm_provider == "sampling" and args.infer is not False and call.context:
         # The client's own model does extraction and reconciliation for this call.
@@ -202,49 +192,42 @@ async def _add_memory(call: Call, args: AddMemoryArguments) -> AddResult | Input
     return await add()
 
 
-async def _search_memories(call: Call, args: SearchMemoriesArguments) -> SearchResult:
-    result: SearchResult = await call.memory.search(
+async def _search_memories(call: Call, args: SearchMemoriesArguments) -> models.SearchResult:
+    return await call.memory.search(
         args.query,
         filters=args.filters,
         limit=args.limit,
         threshold=args.threshold,
         **call.scope_ids(args),
     )
-    return result
 
 
-async def _update_memory(call: Call, args: UpdateMemoryArguments) -> UpdateResult:
-    result: UpdateResult = await call.memory.update(
+async def _update_memory(call: Call, args: UpdateMemoryArguments) -> models.UpdateResult:
+    return await call.memory.update(
         args.memory_id, args.text, metadata=args.metadata, scope=call.bound
     )
-    return result
 
 
-async def _delete_memory(call: Call, args: MemoryIdArguments) -> DeleteResult:
-    result: DeleteResult = await call.memory.delete(args.memory_id, scope=call.bound)
-    return result
+async def _delete_memory(call: Call, args: MemoryIdArguments) -> models.DeleteResult:
+    return await call.memory.delete(args.memory_id, scope=call.bound)
 
 
-async def _memory_history(call: Call, args: MemoryIdArguments) -> HistoryResult:
-    result: HistoryResult = await call.memory.history(args.memory_id, scope=call.bound)
-    return result
+async def _memory_history(call: Call, args: MemoryIdArguments) -> models.HistoryResult:
+    return await call.memory.history(args.memory_id, scope=call.bound)
 
 
-async def _get_memory(call: Call, args: MemoryIdArguments) -> MemoryItem:
-    result: MemoryItem = await call.memory.get(args.memory_id, scope=call.bound)
-    return result
+async def _get_memory(call: Call, args: MemoryIdArguments) -> models.MemoryItem:
+    return await call.memory.get(args.memory_id, scope=call.bound)
 
 
-async def _list_memories(call: Call, args: ListMemoriesArguments) -> ListResult:
-    result: ListResult = await call.memory.get_all(
+async def _list_memories(call: Call, args: ListMemoriesArguments) -> models.ListResult:
+    return await call.memory.get_all(
         filters=args.filters, limit=args.limit, offset=args.offset, **call.scope_ids(args)
     )
-    return result
 
 
-async def _delete_all_memories(call: Call, args: DeleteAllArguments) -> DeleteAllResult:
-    result: DeleteAllResult = await call.memory.delete_all(**call.scope_ids(args))
-    return result
+async def _delete_all_memories(call: Call, args: DeleteAllArguments) -> models.DeleteAllResult:
+    return await call.memory.delete_all(**call.scope_ids(args))
 
 
 def _writes(*, destructive: bool) -> ToolAnnotations:
@@ -262,7 +245,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "previous_memory), DELETE (removed a contradicted memory) or NONE (already known; id "
         "is the existing memory).",
         AddMemoryArguments,
-        AddResult,
+        models.AddResult,
         _add_memory,
         _writes(destructive=False),
     ),
@@ -271,7 +254,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Recall",
         "Find the memories most relevant to a query, best first, within the scope.",
         SearchMemoriesArguments,
-        SearchResult,
+        models.SearchResult,
         _search_memories,
         _READS,
     ),
@@ -280,7 +263,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Correct a memory",
         "Replace a memory's text (and metadata, if given). History keeps the old text.",
         UpdateMemoryArguments,
-        UpdateResult,
+        models.UpdateResult,
         _update_memory,
         _writes(destructive=True),
     ),
@@ -289,7 +272,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Forget a memory",
         "Delete one memory. Its history stays available.",
         MemoryIdArguments,
-        DeleteResult,
+        models.DeleteResult,
         _delete_memory,
         _writes(destructive=True),
     ),
@@ -298,7 +281,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Memory history",
         "Every change to a memory, oldest first, with old and new text; kept after deletion.",
         MemoryIdArguments,
-        HistoryResult,
+        models.HistoryResult,
         _memory_history,
         _READS,
     ),
@@ -307,7 +290,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Get a memory",
         "One memory by id.",
         MemoryIdArguments,
-        MemoryItem,
+        models.MemoryItem,
         _get_memory,
         _READS,
     ),
@@ -317,7 +300,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Memories in the scope, newest first, a page at a time; pass next_offset back as "
         "offset (null on the last page).",
         ListMemoriesArguments,
-        ListResult,
+        models.ListResult,
         _list_memories,
         _READS,
     ),
@@ -327,7 +310,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Delete every memory of a scope. Needs at least one of user_id, agent_id, run_id (the "
         "default user is never implied). History is kept.",
         DeleteAllArguments,
-        DeleteAllResult,
+        models.DeleteAllResult,
         _delete_all_memories,
         _writes(destructive=True),
     ),

@@ -64,7 +64,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +77,8 @@ from . import validation
 from .config import MemoryConfig
 from .errors import InvalidInputError, Mem0MCPError
 from .filters import Condition, all_of
-from .history import BulkWrite, JournalEntry
+from .history import BulkWrite
+from .journal import JournalEntry
 from .models import Reembed, TransferStats
 from .payload import utc_now
 from .vector_stores.base import Point, VectorStore
@@ -274,7 +275,7 @@ async def import_store(
     stats = TransferStats()
     # Every write of the store waits while the import stages and applies (none can slip in
     # between the "newer than the target" checks and the apply).
-    async with memory._write_lock:
+    async with memory.journal.lock:
         async with memory.history_store.bulk() as bulk:
             total = check.memories + check.history
             with (
@@ -328,7 +329,7 @@ def _check(
     return checked
 
 
-def _batches(path: Path, config: MemoryConfig) -> Iterator[list[Point | dict[str, Any]]]:
+def _batches(path: Path, config: MemoryConfig) -> Generator[list[Point | dict[str, Any]]]:
     """Pass 2: the validated records of ``path`` (memories as ``Point``, history rows as
     dicts) in file order, in lists of at most ``_PAGE`` records and about ``_BATCH_BYTES``."""
     records = _records(path, config)
@@ -345,7 +346,7 @@ def _batches(path: Path, config: MemoryConfig) -> Iterator[list[Point | dict[str
         yield batch
 
 
-def _records(path: Path, config: MemoryConfig) -> Iterator[tuple[int, int, Any]]:
+def _records(path: Path, config: MemoryConfig) -> Generator[tuple[int, int, Any]]:
     """``(line number, bytes, record)`` for each line of ``path``: first the header (a
     dict), then each memory as a ``Point`` (vector ``None`` when the file has none; sparse
     ``None`` likewise) and each history row as a dict of ``HISTORY_COLUMNS``, all validated.
@@ -495,20 +496,7 @@ async def _stage_memories(
         for p, v in zip(missing, vectors, strict=True):
             p.vector = v
         stats.reembedded += len(missing)
-    await bulk.journal(
-        [
-            JournalEntry(
-                op="upsert",
-                memory_id=p.id,
-                point={
-                    "vector": p.vector,
-                    "sparse": {"indices": p.sparse.indices, "values": p.sparse.values},
-                    "payload": p.payload,
-                },
-            )
-            for p in taken
-        ]
-    )
+    await bulk.journal([JournalEntry(op="upsert", memory_id=p.id, point=p) for p in taken])
 
 
 async def _newer_than_target(memory: AsyncMemory, points: list[Point]) -> list[Point]:
@@ -530,24 +518,21 @@ def _changed_ts(payload: dict[str, Any]) -> float:
 
 
 def _apply_page(largest_line: int) -> int:
-    # A journal entry holds its point's vector as decimal floats (~3.6× the base64 of the
-    # file) next to the payload: at most ~4× the line it came from.
+    # A journal entry holds its point's vector as base64 float32 (as the file does) next to
+    # the payload, and its keyword vector: at most ~4× the line it came from.
     return max(1, min(_PAGE, _BATCH_BYTES // max(1, 4 * largest_line)))
 
 
 async def _apply_staged(memory: AsyncMemory, after: int, page: int, path: Path) -> None:
     """Apply the journal entries of a committed import (``seq`` > ``after``) to the vector
-    store, a page at a time, dropping each page from the journal once applied."""
-    history = memory.history_store
+    store, a page at a time (``Journal.apply_staged``)."""
     try:
-        while entries := await history.pending(after=after, limit=page):
-            await memory._apply_to_vectors(entries)
-            await history.applied([e.seq for e in entries if e.seq is not None])
+        await memory.journal.apply_staged(after, page)
     except Exception as exc:
         raise TransferError(
             f"{path} was imported into the history, but the vector store failed while taking "
             f"its memories ({type(exc).__name__}: {exc}). The rest is kept in the journal and "
-            "applied the next time this store is opened (or import again)"
+            "applied before the next write, or when the store opens again"
         ) from exc
 
 
@@ -576,7 +561,7 @@ async def _write(out: IO[str], objs: list[dict[str, Any]]) -> None:
     await asyncio.to_thread(write)
 
 
-def _read_lines(path: Path, cap: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def _read_lines(path: Path, cap: int) -> Generator[tuple[int, int, dict[str, Any]]]:
     """``(line number, bytes, object)`` for each non-blank line; never reads more than
     ``cap`` + 1 bytes of a line (nor decompresses more of a gzip stream). Raises
     ``TransferError`` naming the line."""
@@ -621,7 +606,7 @@ def _no_constant(name: str) -> Any:
 
 
 @contextmanager
-def _bar(total: int, progress: bool | None, desc: str | None = None) -> Iterator[tqdm]:
+def _bar(total: int, progress: bool | None, desc: str | None = None) -> Iterator[tqdm[Any]]:
     disable = None if progress is None else not progress
     bar = tqdm(total=total, desc=desc, unit="rows", unit_scale=True, disable=disable, leave=False)
     try:

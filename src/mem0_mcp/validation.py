@@ -309,7 +309,8 @@ def vector(value: Any, dim: int, field: str = "vector") -> list[float]:
         raise InvalidInputError(
             field, "has a zero (or overflowing) length; cosine similarity needs a non-zero vector"
         )
-    return numbers.astype(float).tolist()
+    vector: list[float] = numbers.astype(float).tolist()
+    return vector
 
 
 def keyword_vector(value: Any, field: str = "sparse") -> SparseVector:
@@ -422,7 +423,7 @@ def _stored_scope(value: Mapping[str, Any], prefix: str, config: MemoryConfig) -
 def _role(value: Any, field: str) -> str | None:
     if value is not None and value not in _ROLES:
         raise InvalidInputError(field, f"{str(value)[:40]!r} is not one of {', '.join(_ROLES)}")
-    return value
+    return None if value is None else str(value)
 
 
 def file_path(value: Any, field: str) -> Path:

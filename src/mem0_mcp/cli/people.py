@@ -22,12 +22,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..api import MemoryAPI
 from ..errors import InvalidInputError
+from ..scope import ScopeIds
 
 
 def add_parsers(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     def command(name: str, help: str, description: str) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help, description=description)
+        parser: argparse.ArgumentParser = commands.add_parser(
+            name, help=help, description=description
+        )
         common(parser)
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.set_defaults(run=run)
@@ -100,8 +104,12 @@ def run(args: argparse.Namespace) -> None:
         _show(args.command, result)
 
 
-async def _call(args: argparse.Namespace, memory: Any) -> BaseModel | None:
-    scope = {k: getattr(args, k, None) for k in ("user_id", "agent_id", "run_id")}
+async def _call(args: argparse.Namespace, memory: MemoryAPI) -> BaseModel | None:
+    scope = ScopeIds(
+        user_id=getattr(args, "user_id", None),
+        agent_id=getattr(args, "agent_id", None),
+        run_id=getattr(args, "run_id", None),
+    )
     if args.command == "list":
         return await memory.get_all(
             filters=args.filters, limit=args.limit, offset=args.offset, **scope

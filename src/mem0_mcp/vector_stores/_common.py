@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ..filters import SHADOW_KEY, Filter, lowercase_shadow
-from .base import DENSE_VECTOR, SPARSE_VECTOR, Point, ScoredPoint, SparseVector
+from .base import LAYOUT, Point, ScoredPoint, SparseVector
 
 
 class QdrantEngineStore(ABC):
@@ -66,7 +66,7 @@ class QdrantEngineStore(ABC):
             return []
         self._check_dim(vector)
         dense = [float(x) for x in vector]
-        return await self._scored(dense, DENSE_VECTOR, filter, limit, with_dense=False)
+        return await self._scored(dense, LAYOUT.dense, filter, limit, with_dense=False)
 
     async def search_sparse(
         self, vector: SparseVector, *, filter: Filter | None, limit: int, with_dense: bool = False
@@ -77,7 +77,7 @@ class QdrantEngineStore(ABC):
         if limit <= 0 or not vector.indices:
             return []
         query = self._native_sparse(vector)
-        return await self._scored(query, SPARSE_VECTOR, filter, limit, with_dense=with_dense)
+        return await self._scored(query, LAYOUT.sparse, filter, limit, with_dense=with_dense)
 
     async def scroll(
         self, *, filter: Filter | None, limit: int, with_vectors: bool = False
@@ -144,9 +144,9 @@ class QdrantEngineStore(ABC):
         if p.vector is None:
             raise ValueError(f"point {p.id}: a dense vector is required to upsert")
         self._check_dim(p.vector)
-        vectors: dict[str, Any] = {DENSE_VECTOR: [float(x) for x in p.vector]}
+        vectors: dict[str, Any] = {LAYOUT.dense: [float(x) for x in p.vector]}
         if p.sparse is not None and p.sparse.indices:
-            vectors[SPARSE_VECTOR] = self._native_sparse(p.sparse)
+            vectors[LAYOUT.sparse] = self._native_sparse(p.sparse)
         return self._native_point(point_id(p.id), vectors, with_shadow(p.payload))
 
 
@@ -188,9 +188,9 @@ def to_point(record: Any, with_vectors: bool) -> Point:
     dense: list[float] | None = None
     sparse: SparseVector | None = None
     if with_vectors and isinstance(record.vector, dict):
-        raw_dense = record.vector.get(DENSE_VECTOR)
+        raw_dense = record.vector.get(LAYOUT.dense)
         dense = [float(x) for x in raw_dense] if raw_dense is not None else None
-        raw_sparse = record.vector.get(SPARSE_VECTOR)
+        raw_sparse = record.vector.get(LAYOUT.sparse)
         if raw_sparse is not None:
             sparse = SparseVector(
                 [int(i) for i in raw_sparse.indices], [float(v) for v in raw_sparse.values]

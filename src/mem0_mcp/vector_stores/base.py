@@ -15,10 +15,10 @@ The ``_lc`` payload object (see ``mem0_mcp.filters.lowercase_shadow``) belongs t
 store: ``upsert`` (re)computes it from ``data`` and ``metadata`` on every write, and
 payloads read back (``retrieve``, ``search``, ``scroll``) leave it out.
 
-Collection layout shared by every backend: a named dense vector ``DENSE_VECTOR`` (cosine)
-and a named sparse vector ``SPARSE_VECTOR`` with the IDF modifier; keyword payload
-indexes on ``KEYWORD_INDEXES`` (``TENANT_KEY`` marked as the tenant) and float indexes on
-``FLOAT_INDEXES`` (``created_ts`` also orders ``scroll``).
+Collection layout shared by every backend (``LAYOUT``): a named dense vector (cosine)
+and a named sparse vector with the IDF modifier; keyword payload indexes on the scope and
+dedup fields (``user_id`` marked as the tenant) and float indexes on the two timestamps
+(``created_ts`` also orders ``scroll``).
 """
 
 from __future__ import annotations
@@ -29,12 +29,20 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..filters import Filter
 
-DENSE_VECTOR = "dense"
-SPARSE_VECTOR = "keywords"
-TENANT_KEY = "user_id"
-KEYWORD_INDEXES = ("user_id", "agent_id", "run_id", "hash", "actor_id", "role")
-FLOAT_INDEXES = ("created_ts", "updated_ts")
-ORDER_KEY = "created_ts"
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The collection layout every backend creates and queries (module docstring)."""
+
+    dense: str = "dense"  # the named dense vector (cosine)
+    sparse: str = "keywords"  # the named sparse vector (IDF modifier)
+    tenant: str = "user_id"  # the keyword index marked as the tenant
+    keyword_indexes: tuple[str, ...] = ("user_id", "agent_id", "run_id", "hash", "actor_id", "role")
+    float_indexes: tuple[str, ...] = ("created_ts", "updated_ts")
+    order: str = "created_ts"  # what ``scroll`` orders by, newest first
+
+
+LAYOUT = Layout()
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,15 +47,7 @@ import qdrant_edge as qe
 from ..errors import ConfigError, StoreUnavailableError
 from ..filters import SHADOW_KEY, Bounds, Filter, shadow_path, translate
 from ._common import QdrantEngineStore, QdrantFilterNodes
-from .base import (
-    DENSE_VECTOR,
-    FLOAT_INDEXES,
-    KEYWORD_INDEXES,
-    ORDER_KEY,
-    SPARSE_VECTOR,
-    TENANT_KEY,
-    SparseVector,
-)
+from .base import LAYOUT, SparseVector
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -149,7 +141,7 @@ class EdgeVectorStore(QdrantEngineStore):
             query=qe.Query.Nearest(query, using=using),
             filter=_native_filter(filter),
             with_payload=_PAYLOAD,
-            with_vector=[DENSE_VECTOR] if with_dense else False,
+            with_vector=[LAYOUT.dense] if with_dense else False,
         )
         return await self._call(lambda: self._require().query(request))
 
@@ -158,7 +150,7 @@ class EdgeVectorStore(QdrantEngineStore):
     ) -> Sequence[Any]:
         request = qe.QueryRequest(
             limit=limit,
-            query=qe.OrderBy(ORDER_KEY, qe.Direction.Desc),
+            query=qe.OrderBy(LAYOUT.order, qe.Direction.Desc),
             filter=_native_filter(filter),
             with_payload=_PAYLOAD,
             with_vector=with_vectors,
@@ -257,20 +249,20 @@ class EdgeVectorStore(QdrantEngineStore):
 
 def _edge_config(dim: int) -> qe.EdgeConfig:
     return qe.EdgeConfig(
-        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
-        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        vectors={LAYOUT.dense: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        sparse_vectors={LAYOUT.sparse: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
     )
 
 
 def _ensure_indexes(shard: qe.EdgeShard) -> None:
     existing = set(shard.info().payload_schema)
-    for key in KEYWORD_INDEXES:
+    for key in LAYOUT.keyword_indexes:
         if key not in existing:
             # is_tenant: most searches are scoped to one user, so Qdrant may lay segments
             # out by user; harmless where it does not.
-            params = qe.KeywordIndexParams(is_tenant=key == TENANT_KEY)
+            params = qe.KeywordIndexParams(is_tenant=key == LAYOUT.tenant)
             shard.update(qe.UpdateOperation.create_field_index(key, params))
-    for key in FLOAT_INDEXES:
+    for key in LAYOUT.float_indexes:
         if key not in existing:  # range filters, and order_by needs a range index
             shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Float))
 
@@ -291,8 +283,8 @@ def _open_error(path: Path, dim: int, exc: Exception) -> Exception:
     if "incompatible" in message:
         return ConfigError(
             f"the vector store at {path} does not fit this configuration ({message}). It needs "
-            f"{dim}-dimensional cosine vectors named {DENSE_VECTOR!r} and a sparse vector "
-            f"{SPARSE_VECTOR!r} with IDF: use the embedding model the store was built with, or "
+            f"{dim}-dimensional cosine vectors named {LAYOUT.dense!r} and a sparse vector "
+            f"{LAYOUT.sparse!r} with IDF: use the embedding model the store was built with, or "
             "point MEM0_MCP_DATA_DIR / MEM0_MCP_COLLECTION at a new store"
         )
     return StoreUnavailableError(f"cannot open the vector store at {path}: {message}")

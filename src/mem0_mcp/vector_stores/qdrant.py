@@ -32,15 +32,7 @@ from qdrant_client import AsyncQdrantClient, models
 from ..errors import ConfigError, StoreUnavailableError
 from ..filters import SHADOW_KEY, Bounds, Filter, translate
 from ._common import QdrantEngineStore, QdrantFilterNodes
-from .base import (
-    DENSE_VECTOR,
-    FLOAT_INDEXES,
-    KEYWORD_INDEXES,
-    ORDER_KEY,
-    SPARSE_VECTOR,
-    TENANT_KEY,
-    SparseVector,
-)
+from .base import LAYOUT, SparseVector
 
 _PAYLOAD = models.PayloadSelectorExclude(exclude=[SHADOW_KEY])
 
@@ -149,7 +141,7 @@ class QdrantVectorStore(QdrantEngineStore):
             query_filter=_native_filter(filter),
             limit=limit,
             with_payload=_PAYLOAD,
-            with_vectors=[DENSE_VECTOR] if with_dense else False,
+            with_vectors=[LAYOUT.dense] if with_dense else False,
         )
         return result.points
 
@@ -157,7 +149,7 @@ class QdrantVectorStore(QdrantEngineStore):
         self, filter: Filter | None, limit: int, with_vectors: bool
     ) -> Sequence[Any]:
         order = models.OrderByQuery(
-            order_by=models.OrderBy(key=ORDER_KEY, direction=models.Direction.DESC)
+            order_by=models.OrderBy(key=LAYOUT.order, direction=models.Direction.DESC)
         )
         result = await self._require().query_points(
             self.collection,
@@ -202,10 +194,10 @@ class QdrantVectorStore(QdrantEngineStore):
         await client.create_collection(
             self.collection,
             vectors_config={
-                DENSE_VECTOR: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                LAYOUT.dense: models.VectorParams(size=dim, distance=models.Distance.COSINE)
             },
             sparse_vectors_config={
-                SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                LAYOUT.sparse: models.SparseVectorParams(modifier=models.Modifier.IDF)
             },
         )
         await self._ensure_indexes(client, set())
@@ -213,13 +205,13 @@ class QdrantVectorStore(QdrantEngineStore):
     async def _ensure_indexes(self, client: AsyncQdrantClient, existing: set[str]) -> None:
         if self.url is None:
             return  # local mode has no payload indexes (it warns if asked)
-        for key in KEYWORD_INDEXES:
+        for key in LAYOUT.keyword_indexes:
             if key not in existing:
                 schema = models.KeywordIndexParams(
-                    type=models.KeywordIndexType.KEYWORD, is_tenant=key == TENANT_KEY
+                    type=models.KeywordIndexType.KEYWORD, is_tenant=key == LAYOUT.tenant
                 )
                 await client.create_payload_index(self.collection, key, schema, wait=True)
-        for key in FLOAT_INDEXES:
+        for key in LAYOUT.float_indexes:
             if key not in existing:
                 await client.create_payload_index(
                     self.collection, key, models.PayloadSchemaType.FLOAT, wait=True
@@ -233,8 +225,8 @@ class QdrantVectorStore(QdrantEngineStore):
 
 def _check_layout(info: models.CollectionInfo, dim: int, name: str, where: str) -> None:
     params = info.config.params
-    dense = params.vectors.get(DENSE_VECTOR) if isinstance(params.vectors, dict) else None
-    sparse = (params.sparse_vectors or {}).get(SPARSE_VECTOR)
+    dense = params.vectors.get(LAYOUT.dense) if isinstance(params.vectors, dict) else None
+    sparse = (params.sparse_vectors or {}).get(LAYOUT.sparse)
     fix = (
         "use the embedding model the collection was built with, or set MEM0_MCP_COLLECTION "
         "to a new collection"
@@ -242,7 +234,7 @@ def _check_layout(info: models.CollectionInfo, dim: int, name: str, where: str) 
     if dense is None or sparse is None:
         raise ConfigError(
             f"collection {name!r} in {where} was not created by mem0-mcp: it needs a dense "
-            f"vector {DENSE_VECTOR!r} and a sparse vector {SPARSE_VECTOR!r}; set "
+            f"vector {LAYOUT.dense!r} and a sparse vector {LAYOUT.sparse!r}; set "
             "MEM0_MCP_COLLECTION to another name"
         )
     if dense.size != dim or dense.distance != models.Distance.COSINE:
@@ -253,7 +245,7 @@ def _check_layout(info: models.CollectionInfo, dim: int, name: str, where: str) 
         )
     if sparse.modifier != models.Modifier.IDF:
         raise ConfigError(
-            f"collection {name!r} in {where}: sparse vector {SPARSE_VECTOR!r} lacks the IDF "
+            f"collection {name!r} in {where}: sparse vector {LAYOUT.sparse!r} lacks the IDF "
             "modifier; set MEM0_MCP_COLLECTION to a new collection"
         )
 
