@@ -81,17 +81,31 @@ async def serve(config: MemoryConfig, *, print_config: bool = False) -> None:
 async def _until_signalled(coro: Any) -> None:
     """Run ``coro`` until it ends or SIGTERM / SIGINT arrives (then cancel it and return)."""
     task = asyncio.ensure_future(coro)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+    handled = _on_signals(task.cancel)
     try:
         await task
     except asyncio.CancelledError:
         if not task.cancelled():
             raise
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        loop = asyncio.get_running_loop()
+        for sig in handled:
             loop.remove_signal_handler(sig)
+
+
+def _on_signals(callback: Callable[[], object]) -> list[signal.Signals]:
+    """Call ``callback`` on SIGTERM / SIGINT, where the event loop can (Unix); returns the
+    signals handled. Windows' event loop has no signal handlers: there Ctrl-C raises
+    KeyboardInterrupt and the ``finally`` blocks still close the store."""
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except (NotImplementedError, RuntimeError):
+            continue
+        handled.append(sig)
+    return handled
 
 
 async def _serve_http(
@@ -106,9 +120,8 @@ async def _serve_http(
         uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
     )
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        # Graceful: uvicorn stops accepting and finishes requests in flight, then returns.
-        loop.add_signal_handler(sig, setattr, uv, "should_exit", True)
+    # Graceful: uvicorn stops accepting and finishes requests in flight, then returns.
+    _on_signals(lambda: setattr(uv, "should_exit", True))
     if print_config:
         loop.create_task(_announce(uv, config))
     await uv.serve()
