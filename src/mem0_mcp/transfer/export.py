@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .. import transfer
+from .. import transfer  # the package: its page sizes, read at call time
 from ..config import MemoryConfig
 from ..filters import Condition, all_of
 from ..models import TransferStats

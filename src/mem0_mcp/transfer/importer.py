@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import transfer
+from .. import transfer  # the package: its page sizes, read at call time
 from ..config import MemoryConfig
 from ..history import BulkWrite
 from ..journal import JournalEntry
