@@ -217,7 +217,14 @@ def test_dates_in_text_become_day_spans() -> None:
 def test_dates_without_a_year_or_impossible_ones_are_not_dates() -> None:
     assert date_spans("I may go camping in June, on May 3") == []
     assert date_spans("31 February 2023") == []
-    assert date_spans("order 12345 costs 3000") == []
+    assert date_spans("order 12345 costs 3000, model x2023") == []
+
+
+def test_a_month_is_read_only_as_a_whole_word() -> None:
+    year_2023 = [(date(2023, 1, 1), date(2023, 12, 31))]
+    assert date_spans("the dismay 2023") == year_2023
+    # Cut at the edge of the look-back window, "xmay" must not read as May either.
+    assert date_spans("xmay" + " " * 21 + "2023") == year_2023
 
 
 def test_date_spans_overlap_when_they_share_a_day() -> None:
