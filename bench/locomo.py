@@ -5,6 +5,7 @@
     .venv/bin/python bench/locomo.py --skip-mem0          # ours only (~6 min)
     .venv/bin/python bench/locomo.py --conversations 2    # the first two conversations
     .venv/bin/python bench/locomo.py --conversations conv-26,conv-30 --markdown
+    .venv/bin/python bench/locomo.py --skip-mem0 --skip-changes   # two modes only
 
 Protocol (docs/benchmarks.md, "LoCoMo retrieval"): every dialogue turn of a conversation is
 stored verbatim as one memory, ``"[<session date_time>] <speaker>: <text>"`` plus
@@ -20,6 +21,10 @@ rate and search latency p50/p95.
   memory per message, ``name`` = speaker → ``actor_id``), sessions added concurrently. Both
   modes search the same store; the query-embedding cache is off so each mode pays for its
   own query embedding.
+* ranking changes: the hybrid ranking as it was before each change and after it, one change
+  added per row (``CHANGES``), each on the same store through ``retrieval.rank`` with its
+  ``Ranking`` settings. Reported for all conversations, for the five the settings were
+  tuned on (``TUNED_ON``) and for the five held out, with each row's search latency.
 * mem0: PyPI ``mem0ai`` in its own venv (``bench/peers``, installed by ``peers/setup.py``),
   the same model through fastembed, local Qdrant, ``infer=False``, BM25 hybrid verified
   active; ``add_many`` (sequential: mem0's history store races under concurrency) and
@@ -54,9 +59,28 @@ sys.path.insert(0, str(BENCH.parent / "src"))
 import _locomo_data as data  # noqa: E402
 
 from mem0_mcp import AsyncMemory, MemoryConfig  # noqa: E402
+from mem0_mcp.filters import Condition  # noqa: E402
+from mem0_mcp.retrieval import Ranking, rank  # noqa: E402
 
 # Concurrent ``add`` calls (one session each) while ingesting into our engine.
 INGEST_CONCURRENCY = 4
+
+# The ranking's settings were chosen on these five conversations (the file's first five);
+# the other five are held out, so their figures are honest ones.
+TUNED_ON = ("conv-26", "conv-30", "conv-41", "conv-42", "conv-43")
+
+# Each row adds one change to the row before; the last is the default ``Ranking()``.
+BEFORE = Ranking(proper_nouns_embedded=True, saturation=25.0, actor_weight=0.0, date_weight=0.0)
+CHANGES = (
+    ("hybrid before (2026-11-30)", BEFORE),
+    (
+        "+ query embedded without proper nouns",
+        Ranking(saturation=25.0, actor_weight=0.0, date_weight=0.0),
+    ),
+    ("+ actor named in the query", Ranking(saturation=25.0, date_weight=0.0)),
+    ("+ date named in the query", Ranking(saturation=25.0)),
+    ("+ saturation 40 (the default)", Ranking()),
+)
 
 
 @dataclass
@@ -72,10 +96,26 @@ class Run:
     ingest_s: float = 0.0
     ingested: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
+    # conversation → category → scores, to report any subset of the conversations
+    per_conversation: dict[str, dict[int, data.Scores]] = field(default_factory=dict)
 
-    def score(self, category: int, ranked: list[str], evidence: frozenset[str]) -> None:
+    def score(
+        self, conversation: str, category: int, ranked: list[str], evidence: frozenset[str]
+    ) -> None:
         self.total.add(ranked, evidence)
         self.per_category[category].add(ranked, evidence)
+        by_cat = self.per_conversation.setdefault(conversation, {})
+        by_cat.setdefault(category, data.Scores()).add(ranked, evidence)
+
+    def subset(self, conversations: Sequence[str]) -> tuple[data.Scores, dict[int, data.Scores]]:
+        """Overall and per-category scores over ``conversations`` only."""
+        total = data.Scores()
+        per = {c: data.Scores() for c in data.CATEGORIES}
+        for conv in conversations:
+            for cat, scores in self.per_conversation.get(conv, {}).items():
+                total.merge(scores)
+                per[cat].merge(scores)
+        return total, per
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
@@ -88,6 +128,10 @@ class Run:
             "search_ms_p50": _pct(lat, 50),
             "search_ms_p95": _pct(lat, 95),
             "notes": self.notes,
+            "per_conversation": {
+                conv: {data.CATEGORIES[c]: s.as_dict() for c, s in by_cat.items()}
+                for conv, by_cat in self.per_conversation.items()
+            },
         }
 
 
@@ -145,12 +189,54 @@ async def search_ours(
                 q.question, run_id=conv.sample_id, limit=limit, search_mode=mode
             )
             run.latencies_ms.append((time.perf_counter() - t0) * 1000)
-            run.score(q.category, [id_to_dia.get(h.id, "") for h in result.results], q.evidence)
+            ranked = [id_to_dia.get(h.id, "") for h in result.results]
+            run.score(conv.sample_id, q.category, ranked, q.evidence)
+
+
+async def search_changes(
+    memory: AsyncMemory,
+    conversations: Sequence[data.Conversation],
+    id_to_dia: dict[str, str],
+    runs: Sequence[tuple[Run, Ranking]],
+    *,
+    limit: int,
+) -> None:
+    """Every question asked with each ranking in turn (the first ranking rotates, so no
+    setting always runs first), called as ``AsyncMemory.search`` calls it (the scope filter
+    of a ``run_id`` search). Interleaved, the rankings share whatever else the machine is
+    doing, so their latencies compare."""
+    asked = 0
+    for conv in conversations:
+        scope = Condition("run_id", "eq", conv.sample_id)
+        for q in conv.questions:
+            asked += 1
+            turn = asked % len(runs)
+            for run, ranking in [*runs[turn:], *runs[:turn]]:
+                t0 = time.perf_counter()
+                hits = await rank(
+                    memory.vector_store,
+                    memory.keywords,
+                    mode="hybrid",
+                    query=q.question,
+                    embed=memory.embedder.embed_query,
+                    filter=scope,
+                    limit=limit,
+                    ranking=ranking,
+                )
+                run.latencies_ms.append((time.perf_counter() - t0) * 1000)
+                ranked = [id_to_dia.get(h.id, "") for h in hits]
+                run.score(conv.sample_id, q.category, ranked, q.evidence)
 
 
 async def run_ours(
-    conversations: Sequence[data.Conversation], workdir: Path, *, limit: int, log: Callable
-) -> list[Run]:
+    conversations: Sequence[data.Conversation],
+    workdir: Path,
+    *,
+    limit: int,
+    changes: bool,
+    log: Callable,
+) -> tuple[list[Run], list[Run]]:
+    """Our two modes, then (``changes``) one run per row of ``CHANGES``."""
     config = MemoryConfig(data_dir=workdir / "ours", embedding_cache_size=0)
     default_mode = config.search_mode
     async with AsyncMemory(config) as memory:
@@ -166,7 +252,12 @@ async def run_ours(
             await search_ours(memory, conversations, id_to_dia, run, mode=mode, limit=limit)
             log(f"ours: {name} searched ({run.total.as_dict()['hit@10']:.3f} hit@10)")
             runs.append(run)
-    return runs
+        pairs = [(Run(name), ranking) for name, ranking in CHANGES] if changes else []
+        if pairs:
+            await search_changes(memory, conversations, id_to_dia, pairs, limit=limit)
+            for run, _ in pairs:
+                log(f"ours: {run.name} ({run.total.as_dict()['hit@10']:.3f} hit@10)")
+    return runs, [run for run, _ in pairs]
 
 
 # --- mem0 ----------------------------------------------------------------------------------
@@ -209,12 +300,12 @@ async def run_mem0(
         await peer.search("warm up", run_id=conversations[0].sample_id, limit=limit)
         out = await peer.search_many(queries, limit=limit, timeout=max(3600.0, 2.0 * len(queries)))
         asked = [(c, q) for c in conversations for q in c.questions]
-        for (_, q), res in zip(asked, out["results"], strict=True):
+        for (c, q), res in zip(asked, out["results"], strict=True):
             if "error" in res:
                 raise RuntimeError(f"mem0 search failed: {res['error']}")
             run.latencies_ms.append(res["ms"])
             ranked = [(h.get("metadata") or {}).get("dia_id", "") for h in res["hits"]]
-            run.score(q.category, ranked, q.evidence)
+            run.score(c.sample_id, q.category, ranked, q.evidence)
         stats = await peer.stats()
         run.notes.update(
             llm_calls=stats["llm_calls"], keyword_searches=stats["keyword_search_calls"]
@@ -282,6 +373,40 @@ def render(
     )
 
 
+def render_changes(
+    runs: list[Run], conversations: Sequence[data.Conversation], *, markdown: bool
+) -> str:
+    """One row per ranking change and split: hit@10 and MRR overall and per category."""
+    asked = [c.sample_id for c in conversations]
+    splits = [
+        ("all", asked),
+        ("tuned on", [c for c in asked if c in TUNED_ON]),
+        ("held out", [c for c in asked if c not in TUNED_ON]),
+    ]
+    head = ["questions", "ranking", "n", "hit@10", "MRR"]
+    head += [f"{c} {n} hit@10 / MRR" for c, n in data.CATEGORIES.items()]
+    head += ["p50 ms", "p95 ms"]
+    rows = []
+    for split, convs in splits:
+        if not convs or (split != "all" and len(convs) == len(asked)):
+            continue
+        for run in runs:
+            total, per = run.subset(convs)
+            t = total.as_dict()
+            row = [split, run.name, str(t["n"]), f"{t['hit@10']:.3f}", f"{t['mrr']:.3f}"]
+            for cat in data.CATEGORIES:
+                d = per[cat].as_dict()
+                row.append(f"{d['hit@10']:.3f} / {d['mrr']:.3f}")
+            timing = run.summary() if split == "all" else None
+            row += [
+                f"{timing[k]:.1f}" if timing else "" for k in ("search_ms_p50", "search_ms_p95")
+            ]
+            rows.append(row)
+    tuned = ", ".join(TUNED_ON)
+    title = f"Ranking changes, one added per row (settings tuned on {tuned}; the rest held out)"
+    return "\n".join([title, "", _table(head, rows, markdown, group=True)])
+
+
 def _table(head: list[str], rows: list[list[str]], markdown: bool, group: bool = False) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -332,10 +457,16 @@ async def main_async(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="locomo-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        runs = (
-            []
+        runs, change_runs = (
+            ([], [])
             if args.skip_ours
-            else await run_ours(conversations, workdir, limit=args.limit, log=log)
+            else await run_ours(
+                conversations,
+                workdir,
+                limit=args.limit,
+                changes=not args.skip_changes,
+                log=log,
+            )
         )
         if not args.skip_mem0:
             runs.append(await run_mem0(conversations, workdir, limit=args.limit, log=log))
@@ -343,6 +474,9 @@ async def main_async(args: argparse.Namespace) -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print(render(runs, conversations, limit=args.limit, markdown=args.markdown))
+    if change_runs:
+        print()
+        print(render_changes(change_runs, conversations, markdown=args.markdown))
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -352,6 +486,8 @@ async def main_async(args: argparse.Namespace) -> int:
                     "conversations": [c.sample_id for c in conversations],
                     "unresolved_evidence": unresolved,
                     "runs": [r.summary() for r in runs],
+                    "tuned_on": list(TUNED_ON),
+                    "ranking_changes": [r.summary() for r in change_runs],
                 },
                 indent=2,
             )
@@ -369,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=10, help="results per search (default 10)")
     ap.add_argument("--skip-mem0", action="store_true", help="only our two modes")
     ap.add_argument("--skip-ours", action="store_true", help="only mem0")
+    ap.add_argument(
+        "--skip-changes", action="store_true", help="not the ranking changes one by one"
+    )
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--workdir", help="where the stores go (default: a temporary folder)")

@@ -123,8 +123,10 @@ class MemoryAPI(Protocol):
         ``limit`` 1..``max_limit``; ``threshold`` 0..1 drops hits scoring below it.
         ``search_mode`` defaults to ``config.search_mode``. ``score`` is the cosine
         similarity in ``dense`` mode; in ``hybrid`` mode
-        ``0.3 · max(cosine, 0) + 0.7 · bm25 / (bm25 + 25)``, in 0..1 and absolute (a
-        memory sharing no word with the query scores at most 0.3; see ``retrieval.py``).
+        ``0.3 · max(cosine, 0) + 0.7 · bm25 / (bm25 + 40)``, in 0..1 and absolute (a
+        memory sharing no word with the query scores at most 0.3), with two more terms when
+        the query names a memory's ``actor_id`` (weight 0.08) or a date (0.05), the result
+        divided by the sum of the weights that count (see ``retrieval.py``).
         ``filters``: mem0's filter syntax over metadata and the built-in fields (see
         ``filters.parse_filters``), applied inside the store, so ``limit`` is exact.
 

@@ -409,7 +409,7 @@ class AsyncMemory:
             self.keywords,
             mode=search_mode or self.config.search_mode,
             query=q,
-            query_vector=self.embedder.embed_query(q),
+            embed=self.embedder.embed_query,
             filter=flt,
             limit=n,
         )
