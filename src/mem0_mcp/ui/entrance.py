@@ -27,7 +27,7 @@ from mcp.server.transport_security import (
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,7 +65,7 @@ class Entrance:
         request = Request(scope)
         refused = await self.hosts.validate_request(request)
         if refused is not None:
-            await refused(scope, receive, send)
+            await _refusal(request, refused.status_code)(scope, receive, send)
         elif path.startswith(STATIC):
             await self.static(scope, receive, send)
         elif self.tokens and _opened_in_browser(request):
@@ -73,6 +73,24 @@ class Entrance:
             await page(scope, receive, send)
         else:
             await self.limited(scope, receive, send)
+
+
+def _refusal(request: Request, status: int) -> PlainTextResponse:
+    """The transport security's refusal (421 Host, 403 Origin) in words that say the fix."""
+    if status == 421:
+        host = request.headers.get("host", "")[:100]
+        text = (
+            f"refused: this server does not answer to the name {host!r} (Host header); open "
+            "the dashboard at the address it was started on, or add the name to "
+            "MEM0_MCP_ALLOWED_HOSTS"
+        )
+    else:
+        origin = request.headers.get("origin", "")[:100]
+        text = (
+            f"refused: requests from {origin!r} (Origin header) are not accepted; use the "
+            "dashboard's own page, or add the origin to MEM0_MCP_ALLOWED_ORIGINS"
+        )
+    return PlainTextResponse(text, status_code=status)
 
 
 def _opened_in_browser(request: Request) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..models import ListResult, MemoryItem
 
-PAGE = 100  # the engine's default max_limit; a smaller max_limit is respected below
+PAGE = 100  # the engine's default max_limit; a lower max_limit setting is respected
 
 
 async def first_page(memory: Any, ids: dict[str, str | None]) -> ListResult:

@@ -88,7 +88,16 @@ class Dashboard:
 
     async def _page(self, request: Request) -> Response:
         identity = identity_of(request, self.config)
-        context = self._context(identity) | {"scope": None, "scopes": None, "items": None}
+        context = self._context(identity) | {
+            "scope": None,
+            "scopes": None,
+            "in_scope": None,
+            "narrow": [],
+            "export_url": None,
+            "items": None,
+            "newer_url": None,
+            "older_url": None,
+        }
         status = 200
         try:
             view = View.of(request.query_params)
@@ -99,18 +108,21 @@ class Dashboard:
             ids = bind(identity.bound, **view.ids)
             context["scope"] = Scope(**ids)
             context["scopes"] = await self.memory.scopes(
-                **_bound_ids(identity), contains=view.contains or None, limit=SCOPE_LIMIT
+                **_bound_ids(identity),
+                contains=view.contains or None,
+                limit=self._limit(SCOPE_LIMIT),
             )
             if any(ids.values()):
-                context.update(await self._scope_page(view, ids))
+                context.update(await self._scope_head(view, ids))
+                context.update(await self._listing(view, ids))
         except errors.Mem0MCPError as exc:
             status, context["error"] = _status(exc), str(exc)
         return render(request, "page.html", context, status=status)
 
-    async def _scope_page(self, view: View, ids: dict[str, str | None]) -> dict[str, Any]:
-        """The memories of one scope (a page of them, or search results) and the links
-        around them: narrower scopes, pages, export."""
-        within = await self.memory.scopes(**ids, limit=SCOPE_LIMIT)
+    async def _scope_head(self, view: View, ids: dict[str, str | None]) -> dict[str, Any]:
+        """What is said about a scope above its memories: its count, the narrower scopes
+        within it, the export link."""
+        within = await self.memory.scopes(**ids, limit=self._limit(SCOPE_LIMIT))
         narrow = [
             {
                 "label": f"{_KIND_LABEL[key]} {entry.id}",
@@ -121,25 +133,27 @@ class Dashboard:
             if not ids[key]
             for entry in entries
         ]
-        context: dict[str, Any] = {
+        return {
             "in_scope": within.memories,
             "narrow": narrow,
             "export_url": View(**{k: v or "" for k, v in ids.items()}).url("/ui/export"),
-            "newer_url": None,
-            "older_url": None,
         }
+
+    async def _listing(self, view: View, ids: dict[str, str | None]) -> dict[str, Any]:
+        """The scope's memories: search results in rank order, or a page, newest first."""
         filters = view.engine_filters()
         if view.q:
-            found = await self.memory.search(view.q, **ids, filters=filters, limit=SEARCH_LIMIT)
-            return context | {"items": found.results}
-        page = await self.memory.get_all(
-            **ids, filters=filters, limit=PAGE_SIZE, offset=view.offset
-        )
-        if view.offset:
-            context["newer_url"] = view.url(offset=max(view.offset - PAGE_SIZE, 0))
-        if page.next_offset is not None:
-            context["older_url"] = view.url(offset=page.next_offset)
-        return context | {"items": page.results}
+            found = await self.memory.search(
+                view.q, **ids, filters=filters, limit=self._limit(SEARCH_LIMIT)
+            )
+            return {"items": found.results}
+        size = self._limit(PAGE_SIZE)
+        page = await self.memory.get_all(**ids, filters=filters, limit=size, offset=view.offset)
+        return {
+            "items": page.results,
+            "newer_url": view.url(offset=max(view.offset - size, 0)) if view.offset else None,
+            "older_url": view.url(offset=page.next_offset) if page.next_offset else None,
+        }
 
     async def _export(self, request: Request) -> Response:
         identity = identity_of(request, self.config)
@@ -255,6 +269,10 @@ class Dashboard:
         item = loaded.get("item")
         back = View().scope_url(**dict(item.model_dump(include=set(SCOPE_KEYS)))) if item else "/ui"
         return self._context(identity) | loaded | {"memory_id": memory_id, "back": back}
+
+    def _limit(self, wanted: int) -> int:
+        """``wanted``, or less where the settings' ``max_limit`` is lower."""
+        return min(wanted, self.config.max_limit)
 
     def _check_writable(self) -> None:
         if self.config.read_only:
