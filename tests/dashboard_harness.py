@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp_harness import call, http_server, server_env
+from mcp_harness import ToolFailed, call, http_server, server_env
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package, installed by `make browser`
 CHROMIUM_ARGS = [
@@ -54,9 +54,17 @@ class Server:
             yield session
 
     async def tool(self, name: str, **arguments: Any) -> dict[str, Any]:
-        """One MCP tool call in its own session; raises ``ToolFailed`` on a tool error."""
+        """One MCP tool call in its own session; raises ``ToolFailed`` on a tool error,
+        once the session is closed (inside it, the SDK's task groups would wrap it in an
+        ``ExceptionGroup``)."""
         async with self.mcp() as session:
-            return await call(session, name, **arguments)
+            try:
+                result: dict[str, Any] | ToolFailed = await call(session, name, **arguments)
+            except ToolFailed as exc:
+                result = exc
+        if isinstance(result, ToolFailed):
+            raise result
+        return result
 
     async def add(self, text: str, **arguments: Any) -> str:
         result = await self.tool("add_memory", text=text, infer=False, **arguments)

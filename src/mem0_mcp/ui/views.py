@@ -117,7 +117,9 @@ class Dashboard:
                 context.update(await self._listing(view, ids))
         except errors.Mem0MCPError as exc:
             status, context["error"] = _status(exc), str(exc)
-        return render(request, "page.html", context, status=status)
+        # A boosted search form would show every empty field in the address bar.
+        headers = {"HX-Push-Url": view.url()} if request.headers.get("hx-boosted") else None
+        return render(request, "page.html", context, status=status, headers=headers)
 
     async def _scope_head(self, view: View, ids: dict[str, str | None]) -> dict[str, Any]:
         """What is said about a scope above its memories: its count, the narrower scopes

@@ -62,6 +62,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     if (target.classList && target.classList.contains("detail")) {
+      // Remember which button opened it, to give focus back on Close / Cancel.
+      var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
+      target.opener = opener && opener.querySelector ? opener.querySelector("button") : null;
       var field = target.querySelector("textarea, input:not([type=hidden]), button");
       if (field) field.focus();
     }
@@ -73,8 +76,8 @@
     if (close) {
       var detail = close.closest(".detail");
       var memory = close.closest(".memory");
+      var back = (detail && detail.opener) || (memory && memory.querySelector(".actions button"));
       if (detail) detail.replaceChildren();
-      var back = memory && memory.querySelector(".actions button");
       if (back) back.focus();
       return;
     }
