@@ -17,6 +17,7 @@ Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 # ("auto"), refuse such a file ("never"), or recompute all ("always").
 Reembed = Literal["auto", "always", "never"]
 Role = Literal["user", "assistant", "system"]
+ScopeKey = Literal["user_id", "agent_id", "run_id"]
 
 
 class Message(BaseModel):
@@ -139,4 +140,4 @@ class ScopeList(BaseModel):
     user_ids: list[ScopeCount]
     agent_ids: list[ScopeCount]
     run_ids: list[ScopeCount]
-    truncated: list[Literal["user_id", "agent_id", "run_id"]] = Field(default_factory=list)
+    truncated: list[ScopeKey] = Field(default_factory=list)

@@ -251,7 +251,9 @@ class SharedMemory:
     ) -> ScopeList:
         """See ``MemoryAPI.scopes``."""
         ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-        return await self._call("scopes", {**ids, "contains": contains, "limit": limit})
+        return _as(
+            ScopeList, await self._call("scopes", {**ids, "contains": contains, "limit": limit})
+        )
 
     async def reset(self) -> None:
         """See ``MemoryAPI.reset``."""

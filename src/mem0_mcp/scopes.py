@@ -23,9 +23,11 @@ from typing import Any
 from . import validation
 from .config import MemoryConfig
 from .filters import Condition, all_of
-from .models import ScopeCount, ScopeList
-from .scope import SCOPE_KEYS, Scope
+from .models import ScopeCount, ScopeKey, ScopeList
+from .scope import Scope
 from .vector_stores import VectorStore
+
+KINDS: tuple[ScopeKey, ...] = ("user_id", "agent_id", "run_id")
 
 
 def within(
@@ -52,22 +54,19 @@ async def count_scopes(
     only (case-sensitive)."""
     scope_filter = scope.filter()
 
-    async def kind(key: str) -> tuple[list[ScopeCount], bool]:
+    async def kind(key: ScopeKey) -> tuple[list[ScopeCount], bool]:
         narrowed = all_of(scope_filter, Condition(key, "contains", contains) if contains else None)
         hits = await store.facet(key, filter=narrowed, limit=limit + 1)
         counts = [ScopeCount(id=str(value), memories=n) for value, n in hits]
         counts.sort(key=lambda c: (-c.memories, c.id))
         return counts[:limit], len(counts) > limit
 
-    total, *kinds = await asyncio.gather(
-        store.count(filter=scope_filter), *(kind(key) for key in SCOPE_KEYS)
-    )
-    (users, cut_users), (agents, cut_agents), (runs, cut_runs) = kinds
-    cut = (cut_users, cut_agents, cut_runs)
+    total = await store.count(filter=scope_filter)
+    (users, _), (agents, _), (runs, _) = kinds = await asyncio.gather(*(kind(k) for k in KINDS))
     return ScopeList(
         memories=total,
         user_ids=users,
         agent_ids=agents,
         run_ids=runs,
-        truncated=[key for key, was_cut in zip(SCOPE_KEYS, cut, strict=True) if was_cut],
+        truncated=[key for key, (_, cut) in zip(KINDS, kinds, strict=True) if cut],
     )

@@ -22,12 +22,11 @@ Pages are laid out in sections (scopes, memories) so that a section for graph me
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from ..api import MemoryAPI
 from ..auth import IdentityMiddleware
 from ..config import MemoryConfig
 from .entrance import Entrance
@@ -38,7 +37,7 @@ __all__ = ["with_dashboard"]
 
 
 def with_dashboard(
-    app: Starlette, memory: Any, config: MemoryConfig, security: TransportSecuritySettings
+    app: Starlette, memory: MemoryAPI, config: MemoryConfig, security: TransportSecuritySettings
 ) -> ASGIApp:
     """``app`` with the dashboard's routes added, behind ``IdentityMiddleware`` (every
     request's caller resolved once) and the ``Entrance`` (module ``entrance``).

@@ -17,21 +17,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
+from ..api import MemoryAPI
 from ..models import ListResult, MemoryItem
+from ..scope import ScopeIds
 
 PAGE = 100  # the engine's default max_limit; a lower max_limit setting is respected
 
 
-async def first_page(memory: Any, ids: dict[str, str | None]) -> ListResult:
+async def first_page(memory: MemoryAPI, ids: ScopeIds) -> ListResult:
     """The first page (fetched before the response starts, so that a bad scope is an error
     response rather than a truncated file). Raises what ``get_all`` raises."""
-    result: ListResult = await memory.get_all(**ids, limit=_page(memory))
-    return result
+    return await memory.get_all(**ids, limit=_page(memory))
 
 
-async def lines(memory: Any, ids: dict[str, str | None], first: ListResult) -> AsyncIterator[bytes]:
+async def lines(memory: MemoryAPI, ids: ScopeIds, first: ListResult) -> AsyncIterator[bytes]:
     """Every memory of the scope, one JSON line each, starting with ``first``."""
     page, cursor, skip = first, None, 0
     while True:
@@ -48,7 +48,7 @@ async def lines(memory: Any, ids: dict[str, str | None], first: ListResult) -> A
         )
 
 
-def filename(ids: dict[str, str | None]) -> str:
+def filename(ids: ScopeIds) -> str:
     """``memories-user_id-alice.jsonl``: the scope in the name, only characters safe in any
     file system."""
     parts = [f"{key}-{value}" for key, value in ids.items() if value]
@@ -61,5 +61,5 @@ def _line(item: MemoryItem) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-def _page(memory: Any) -> int:
+def _page(memory: MemoryAPI) -> int:
     return min(PAGE, memory.config.max_limit)

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..errors import InvalidInputError
-from ..scope import SCOPE_KEYS
+from ..scope import SCOPE_KEYS, Scope
 from ..validation import MAX_OFFSET
 
 # Longest search text / filter text read from a URL before the engine sees it: the
@@ -78,9 +78,16 @@ class View:
         query = urlencode([(k, v) for k, v in pairs if v not in ("", 0, None)])
         return path + (f"?{query}" if query else "")
 
-    def scope_url(self, **ids: str | None) -> str:
-        """The first page of a scope (no search, no filters)."""
-        return View(**{k: v for k, v in ids.items() if v}).url()
+    @classmethod
+    def of_scope(cls, scope: Scope) -> View:
+        """The first page of ``scope`` (no search, no filters)."""
+        return cls(
+            user_id=scope.user_id or "", agent_id=scope.agent_id or "", run_id=scope.run_id or ""
+        )
+
+    def scope_url(self, **ids: str) -> str:
+        """The URL of the first page of the scope ``ids`` name (for templates)."""
+        return View.of_scope(Scope(**ids)).url()
 
     @property
     def has_scope(self) -> bool:

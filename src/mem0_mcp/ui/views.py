@@ -34,10 +34,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import errors
+from ..api import MemoryAPI
 from ..auth import Identity, identity_of
 from ..config import MemoryConfig
 from ..models import MemoryItem, ScopeCount, ScopeList
-from ..scope import SCOPE_KEYS, Scope, bind
+from ..scope import Scope, ScopeIds, bind
 from . import export
 from .guard import Guard, Refused
 from .params import View, form_metadata
@@ -66,7 +67,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Dashboard:
     """The dashboard's handlers on ``memory`` (any ``MemoryAPI``), configured by ``config``."""
 
-    def __init__(self, memory: Any, config: MemoryConfig, guard: Guard) -> None:
+    def __init__(self, memory: MemoryAPI, config: MemoryConfig, guard: Guard) -> None:
         self.memory = memory
         self.config = config
         self.guard = guard
@@ -121,27 +122,28 @@ class Dashboard:
         headers = {"HX-Push-Url": view.url()} if request.headers.get("hx-boosted") else None
         return render(request, "page.html", context, status=status, headers=headers)
 
-    async def _scope_head(self, view: View, ids: dict[str, str | None]) -> dict[str, Any]:
+    async def _scope_head(self, view: View, ids: ScopeIds) -> dict[str, Any]:
         """What is said about a scope above its memories: its count, the narrower scopes
         within it, the export link."""
+        scope = Scope(**ids)
         within = await self.memory.scopes(**ids, limit=self._limit(SCOPE_LIMIT))
         narrow = [
             {
                 "label": f"{_KIND_LABEL[key]} {entry.id}",
                 "count": entry.memories,
-                "url": view.scope_url(**{**ids, key: entry.id}),
+                "url": View.of_scope(scope.model_copy(update={key: entry.id})).url(),
             }
             for key, entries in _kinds(within)
-            if not ids[key]
+            if getattr(scope, key) is None
             for entry in entries
         ]
         return {
             "in_scope": within.memories,
             "narrow": narrow,
-            "export_url": View(**{k: v or "" for k, v in ids.items()}).url("/ui/export"),
+            "export_url": View.of_scope(scope).url("/ui/export"),
         }
 
-    async def _listing(self, view: View, ids: dict[str, str | None]) -> dict[str, Any]:
+    async def _listing(self, view: View, ids: ScopeIds) -> dict[str, Any]:
         """The scope's memories: search results in rank order, or a page, newest first."""
         filters = view.engine_filters()
         if view.q:
@@ -269,7 +271,7 @@ class Dashboard:
     ) -> dict[str, Any]:
         """A one-memory view's context; ``back`` leads to the memory's scope."""
         item = loaded.get("item")
-        back = View().scope_url(**dict(item.model_dump(include=set(SCOPE_KEYS)))) if item else "/ui"
+        back = View.of_scope(Scope.of(item.model_dump())).url() if item else "/ui"
         return self._context(identity) | loaded | {"memory_id": memory_id, "back": back}
 
     def _limit(self, wanted: int) -> int:
