@@ -235,6 +235,11 @@ def test_an_error_about_one_memory_is_aimed_at_that_memorys_error_slot(server: S
     assert response.status_code == 404
     assert response.headers["hx-retarget"] == f"#error-{UNKNOWN}"
     assert "<html" not in response.text  # a fragment, not a page
+    hostile = _get(
+        server, "/ui/memories/x%0d%0aSet-Cookie:%20a=b/history", **{"HX-Request": "true"}
+    )
+    assert hostile.status_code == 400 and hostile.headers["hx-retarget"] == "#notice"
+    assert "set-cookie" not in hostile.headers
 
 
 @pytest.mark.parametrize(

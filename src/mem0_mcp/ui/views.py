@@ -26,6 +26,7 @@ status code says what kind (400 bad input, 403 refused, 404 unknown, 409 changed
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -60,8 +61,6 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (errors.StoreUnavailableError, 503),
     (errors.OutcomeUnknownError, 503),
 ]
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Dashboard:
@@ -294,12 +293,14 @@ class Dashboard:
             log.warning("dashboard: %s %s failed: %s", request.method, request.url.path, message)
         headers: dict[str, str] = {}
         if is_partial(request):
-            slot = f"#error-{memory_id}" if memory_id else "#notice"
+            # Only a well-formed id names a slot (the path is the caller's text).
+            slot = f"#error-{memory_id}" if memory_id and _UUID.match(memory_id) else "#notice"
             headers = {"HX-Retarget": slot, "HX-Reswap": "innerHTML"}
         context = {"message": message, "tokens": bool(self.config.auth_tokens)}
         return render(request, "error.html", context, status=status, headers=headers)
 
 
+_UUID = re.compile(r"^[0-9a-fA-F-]{36}$")
 _KIND_LABEL = {"user_id": "user", "agent_id": "agent", "run_id": "run"}
 
 
