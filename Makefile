@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8765
+# The browser the dashboard's tests drive (Playwright cannot download its own here).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test test-fast lint typecheck check bench-locomo bench-perf clean
+.PHONY: install browser run test test-fast lint typecheck check bench-locomo bench-perf clean
 
 install: $(STAMP)
 
@@ -18,10 +20,19 @@ $(STAMP): pyproject.toml requirements-model.txt
 	$(BIN)/mem0-mcp doctor
 	touch $(STAMP)
 
+# Debian's chromium, installed when missing (CI runs as root; elsewhere sudo is used).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the dashboard's browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "no $(CHROMIUM): install Debian's chromium"; exit 1; }
+
 run: install
 	$(BIN)/mem0-mcp serve --transport http --host $(HOST) --port $(PORT) --print-client-config
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 test-fast: install  # everything but the end-to-end tests marked slow (wheel, SIGKILL, LoCoMo)

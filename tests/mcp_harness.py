@@ -54,7 +54,8 @@ def http_server(
     server: Sequence[str] = SERVE,
 ):
     """Run ``mem0-mcp serve`` (or the command line ``server``) on an HTTP transport; yields
-    its base URL once it listens.
+    its base URL once it listens. ``transport=""`` passes no ``--transport`` (``mem0-mcp
+    ui``).
 
     The server's stderr goes to a temporary file (a pipe nobody reads would fill and stall
     the server) and is echoed to this process's stderr afterwards, where pytest shows it
@@ -62,7 +63,7 @@ def http_server(
     port = port or free_port()
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
-        [*server, "--transport", transport, "--port", str(port)],
+        [*server, *(["--transport", transport] if transport else []), "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,

@@ -39,6 +39,7 @@ def test_the_interface_has_every_engine_call() -> None:
             "delete",
             "delete_all",
             "history",
+            "scopes",
             "reset",
             "export_to",
             "import_from",

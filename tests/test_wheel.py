@@ -54,6 +54,26 @@ def test_wheel_carries_exactly_the_five_model_files_with_the_pinned_onnx(install
     assert hashlib.sha256(onnx).hexdigest() == MODEL_SHA256
 
 
+DASHBOARD = Path(__file__).resolve().parents[1] / "src" / "mem0_mcp" / "ui"
+
+
+def test_wheel_carries_the_dashboards_templates_and_static_files(install: Install):
+    data = {
+        f"mem0_mcp/ui/{path.relative_to(DASHBOARD).as_posix()}"
+        for path in DASHBOARD.rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc")
+    }
+    assert {"mem0_mcp/ui/static/htmx.min.js", "mem0_mcp/ui/templates/page.html"} <= data
+    with zipfile.ZipFile(install.wheel) as wheel:
+        assert data <= set(wheel.namelist())
+    code = (
+        "from mem0_mcp.ui.render import ENV; from importlib.resources import files; "
+        "print(len(ENV.get_template('page.html').blocks), "
+        "files('mem0_mcp.ui').joinpath('static/htmx.min.js').is_file())"
+    )
+    assert python_prints(install, code, pypi_only_env()).split()[1] == "True"
+
+
 def test_sdist_carries_the_build_step_and_pins_but_not_the_model(install: Install):
     with tarfile.open(install.sdist) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}

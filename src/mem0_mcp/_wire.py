@@ -36,12 +36,13 @@ RESULTS: dict[str, type[BaseModel] | None] = {
     "delete": models.DeleteResult,
     "delete_all": models.DeleteAllResult,
     "history": models.HistoryResult,
+    "scopes": models.ScopeList,
     "reset": None,
     "export_to": models.TransferStats,
     "import_from": models.TransferStats,
 }
 # Calls that change nothing: safe to send again if the owner died while answering.
-READ_ONLY = frozenset({"search", "get", "get_all", "history", "export_to"})
+READ_ONLY = frozenset({"search", "get", "get_all", "history", "scopes", "export_to"})
 
 # Longest line accepted (a 64 KiB memory as JSON, plus messages and metadata, fits).
 MAX_LINE = 16 * 1024 * 1024

@@ -40,6 +40,7 @@ from .models import (
     Message,
     Reembed,
     Scope,
+    ScopeList,
     SearchResult,
     TransferStats,
     UpdateResult,
@@ -222,6 +223,31 @@ class MemoryAPI(Protocol):
 
         Raises:
             NotFoundError: the id never existed (or its scope lies outside ``scope``).
+        """
+        ...
+
+    async def scopes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        contains: str | None = None,
+        limit: int = 100,
+    ) -> ScopeList:
+        """The users, agents and runs that hold memories within a scope, with how many
+        memories carry each: who has memories, before listing them.
+
+        The scope: memories carrying every id given; none given = the whole store (the
+        default user never applies here). ``contains``: only ids holding this text
+        (case-sensitive), to find one among more than ``limit``. ``limit`` 1..``max_limit``
+        ids per kind, most memories first.
+
+        Returns ``ScopeList(memories, user_ids, agent_ids, run_ids, truncated)``: each list
+        of ``ScopeCount(id, memories)``; ``truncated`` names the kinds that had more ids.
+
+        Raises:
+            InvalidInputError: a malformed id or ``contains``, ``limit`` out of range.
         """
         ...
 

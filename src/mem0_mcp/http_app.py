@@ -5,7 +5,8 @@ messages posted to ``/messages/``. ``transport="http"`` serves both on one port.
 ``/health`` answers without credentials and says only whether the server is up and its
 store ready. ``auth.IdentityMiddleware`` resolves the caller of every other request (and
 with ``auth_tokens`` set, refuses anything but exactly one known bearer token). Request
-bodies are capped at ``max_request_bytes``, the same cap as a stdio line.
+bodies are capped at ``max_request_bytes``, the same cap as a stdio line. ``/ui`` is the
+memory dashboard (``ui/``), under the same tokens and Host/Origin checks.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .auth import IdentityMiddleware, is_loopback
+from .auth import is_loopback
 from .config import MemoryConfig
+from .ui import with_dashboard
 
 
 def transport_security(config: MemoryConfig) -> TransportSecuritySettings:
@@ -60,4 +62,4 @@ def build_http_app(server: MCPServer, memory: Any, config: MemoryConfig) -> Any:
         return JSONResponse({"status": "ok", "ready": memory.is_ready})
 
     app.router.routes.append(Route("/health", health, methods=["GET"]))
-    return IdentityMiddleware(app, config)
+    return with_dashboard(app, memory, config, options["transport_security"])

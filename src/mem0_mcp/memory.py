@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from . import changes, pipeline, retrieval, validation
+from . import changes, pipeline, retrieval, scopes, validation
 from ._locks import KeyedLock
 from .config import MemoryConfig
 from .dedup import Deduplicator
@@ -42,6 +42,7 @@ from .models import (
     Message,
     Reembed,
     Scope,
+    ScopeList,
     SearchResult,
     TransferStats,
     UpdateResult,
@@ -470,6 +471,22 @@ class AsyncMemory:
         if not events or (scope is not None and owner is not None and not owner.within(scope)):
             raise NotFoundError(mid)
         return HistoryResult(results=events)
+
+    @_call
+    async def scopes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        contains: str | None = None,
+        limit: int = 100,
+    ) -> ScopeList:
+        """The users, agents and runs holding memories, with counts: ``MemoryAPI.scopes``."""
+        await self.open()
+        scope, text = scopes.within(self.config, user_id, agent_id, run_id, contains)
+        n = validation.limit(limit, self.config)
+        return await scopes.count_scopes(self.vector_store, scope, contains=text, limit=n)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 # ("auto"), refuse such a file ("never"), or recompute all ("always").
 Reembed = Literal["auto", "always", "never"]
 Role = Literal["user", "assistant", "system"]
+ScopeKey = Literal["user_id", "agent_id", "run_id"]
 
 
 class Message(BaseModel):
@@ -120,3 +121,23 @@ class TransferStats(BaseModel):
     reembedded: int = 0  # import only: memories whose dense vector was recomputed
     kept: int = 0  # import only: left as the target has them (same or later version, or deleted)
     seconds: float = 0.0
+
+
+class ScopeCount(BaseModel):
+    """One user, agent or run (``id`` is its ``user_id`` / ``agent_id`` / ``run_id``) and how
+    many memories carry it."""
+
+    id: str
+    memories: int
+
+
+class ScopeList(BaseModel):
+    """The users, agents and runs that hold memories within a scope, each with its count,
+    most memories first (ties by id), at most ``limit`` of each kind. ``memories`` is the
+    number of memories in the scope; ``truncated`` names the kinds cut at ``limit``."""
+
+    memories: int
+    user_ids: list[ScopeCount]
+    agent_ids: list[ScopeCount]
+    run_ids: list[ScopeCount]
+    truncated: list[ScopeKey] = Field(default_factory=list)

@@ -51,6 +51,7 @@ from .models import (
     Message,
     Reembed,
     Scope,
+    ScopeList,
     SearchResult,
     TransferStats,
     UpdateResult,
@@ -237,6 +238,21 @@ class SharedMemory:
         """See ``MemoryAPI.history``."""
         return _as(
             HistoryResult, await self._call("history", {"memory_id": memory_id, "scope": scope})
+        )
+
+    async def scopes(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        contains: str | None = None,
+        limit: int = 100,
+    ) -> ScopeList:
+        """See ``MemoryAPI.scopes``."""
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+        return _as(
+            ScopeList, await self._call("scopes", {**ids, "contains": contains, "limit": limit})
         )
 
     async def reset(self) -> None:

@@ -29,6 +29,7 @@ Persistent, scoped memory for AI agents, as an MCP server.
   mem0-mcp serve                      run the server over stdio (what MCP clients launch)
   mem0-mcp serve --transport http     serve streamable HTTP (/mcp) and SSE (/sse)
   mem0-mcp list --user-id alice       look at what is remembered
+  mem0-mcp ui --open                  ...or browse, search and correct it in the browser
   mem0-mcp doctor                     check the setup
 
 Every command reads the settings from --config, MEM0_MCP_* variables and its flags, and
@@ -46,7 +47,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import doctor, people, serve, transfer
+    from . import doctor, people, serve, transfer, ui
 
     parser = argparse.ArgumentParser(
         prog="mem0-mcp",
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mem0-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, people, transfer, doctor):
+    for module in (serve, people, ui, transfer, doctor):
         module.add_parsers(commands, _common)
     return parser
 

@@ -9,7 +9,7 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,20 +111,35 @@ def _on_signals(callback: Callable[[], object]) -> list[signal.Signals]:
 async def _serve_http(
     server: Any, memory: Any, config: MemoryConfig, *, print_config: bool
 ) -> None:
-    import uvicorn
-
     from ..http_app import build_http_app
 
     app = build_http_app(server, memory, config)
+    started = (lambda uv: _announce(uv, config)) if print_config else None
+    await serve_asgi(app, config.host, config.port, started=started)
+
+
+async def serve_asgi(
+    app: Any, host: str, port: int, *, started: Callable[[Any], Awaitable[None]] | None = None
+) -> None:
+    """Serve ``app`` with uvicorn until SIGTERM / SIGINT, then finish the requests in flight.
+    ``started(server)`` runs once it listens (``server.servers[0].sockets`` has the port)."""
+    import uvicorn
+
     uv = _uvicorn_server()(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     )
     loop = asyncio.get_running_loop()
     # Graceful: uvicorn stops accepting and finishes requests in flight, then returns.
     _on_signals(lambda: setattr(uv, "should_exit", True))
-    if print_config:
-        loop.create_task(_announce(uv, config))
+    if started is not None:
+        loop.create_task(_when_started(uv, started))
     await uv.serve()
+
+
+async def _when_started(uv: Any, started: Callable[[Any], Awaitable[None]]) -> None:
+    while not uv.started:
+        await asyncio.sleep(0.05)
+    await started(uv)
 
 
 def _uvicorn_server() -> type:
@@ -141,8 +156,6 @@ def _uvicorn_server() -> type:
 
 
 async def _announce(uv: Any, config: MemoryConfig) -> None:
-    while not uv.started:
-        await asyncio.sleep(0.05)
     base = f"http://{config.host}:{config.port}"
     stdio_cfg = {
         "mcpServers": {
@@ -157,7 +170,8 @@ async def _announce(uv: Any, config: MemoryConfig) -> None:
     sys.stderr.write(
         f"\nmem0-mcp is serving (data dir {config.data_dir})\n"
         f"  streamable HTTP: {base}/mcp\n  SSE:             {base}/sse\n"
-        f"  health:          {base}/health\n\n"
+        f"  health:          {base}/health\n"
+        f"  dashboard:       {base}/ui\n\n"
         "Claude Desktop (stdio, claude_desktop_config.json):\n"
         f"{json.dumps(stdio_cfg, indent=2)}\n\n"
         "Claude Code (this running server):\n"

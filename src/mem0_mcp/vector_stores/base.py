@@ -133,6 +133,11 @@ class VectorStore(Protocol):
     async def count(self, *, filter: Filter | None) -> int:
         """Number of points matching ``filter``."""
 
+    async def facet(self, key: str, *, filter: Filter | None, limit: int) -> list[tuple[Any, int]]:
+        """The distinct values of the keyword-indexed payload field ``key`` among points
+        matching ``filter``, each with its exact number of points, most first; at most
+        ``limit``. Points without ``key`` are not counted."""
+
     async def reset(self) -> None:
         """Delete every point and recreate the empty collection."""
 

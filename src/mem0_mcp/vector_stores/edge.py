@@ -120,6 +120,13 @@ class EdgeVectorStore(QdrantEngineStore):
         request = qe.CountRequest(exact=True, filter=_native_filter(filter))
         return await self._call(lambda: self._require().count(request))
 
+    async def facet(self, key: str, *, filter: Filter | None, limit: int) -> list[tuple[Any, int]]:
+        """Distinct values of ``key`` with exact counts, most first (Edge's facet request,
+        read from the keyword index: see bench/scopes.py)."""
+        request = qe.FacetRequest(key, limit=limit, exact=True, filter=_native_filter(filter))
+        response = await self._call(lambda: self._require().facet(request))
+        return [(hit.value, hit.count) for hit in response.hits]
+
     # -- engine calls (for QdrantEngineStore) ------------------------------------------------
 
     async def _engine_upsert(self, points: list[Any]) -> None:

@@ -116,6 +116,14 @@ class QdrantVectorStore(QdrantEngineStore):
         )
         return result.count
 
+    async def facet(self, key: str, *, filter: Filter | None, limit: int) -> list[tuple[Any, int]]:
+        """Distinct values of ``key`` with exact counts, most first (the facet API; a server
+        needs the keyword index on ``key``, which ``open`` creates for the scope ids)."""
+        response = await self._require().facet(
+            self.collection, key, facet_filter=_native_filter(filter), limit=limit, exact=True
+        )
+        return [(hit.value, hit.count) for hit in response.hits]
+
     # -- engine calls (for QdrantEngineStore) ------------------------------------------------
 
     async def _engine_upsert(self, points: list[Any]) -> None:
