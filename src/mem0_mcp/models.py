@@ -17,6 +17,8 @@ Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 # ("auto"), refuse such a file ("never"), or recompute all ("always").
 Reembed = Literal["auto", "always", "never"]
 Role = Literal["user", "assistant", "system"]
+# What ``add`` writes besides facts: an agent's run summarised (procedural.py).
+MemoryType = Literal["procedural_memory"]
 
 
 class Message(BaseModel):

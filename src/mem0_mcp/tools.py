@@ -69,9 +69,26 @@ class _Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TextPart(_Arguments):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(_Arguments):
+    url: str = Field(description="data:image/png;base64,... (or https://... if enabled)")
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Arguments):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
 class ChatMessage(_Arguments):
     role: Literal["user", "assistant", "system"]
-    content: str
+    content: str | list[TextPart | ImagePart] = Field(
+        description="Text, or parts: text and images (PNG/JPEG/GIF/WebP, described by the LLM)."
+    )
     name: str | None = Field(default=None, description="Speaker; stored as actor_id.")
 
 
@@ -88,6 +105,10 @@ class AddMemoryArguments(_Arguments):
         default=None,
         description="Extract facts with the configured LLM (default when there is one); "
         "false stores the text as is.",
+    )
+    memory_type: Literal["procedural_memory"] | None = Field(
+        default=None,
+        description="procedural_memory: summarise the agent's run (needs agent_id) as one memory.",
     )
 
     @model_validator(mode="after")
@@ -177,17 +198,24 @@ class ToolSpec:
 async def _add_memory(
     call: Call, args: AddMemoryArguments
 ) -> models.AddResult | InputRequiredResult:
-    messages = [m.model_dump() for m in args.messages or []]
+    messages = [m.model_dump(exclude_none=True) for m in args.messages or []]
     payload: Any = args.text if args.text is not None else messages
     ids = call.scope_ids(args)
+    images = any(not isinstance(m.content, str) for m in args.messages or [])
 
     async def add(llm: LLM | None = None) -> models.AddResult:
         return await call.memory.add(
-            payload, metadata=args.metadata, infer=args.infer, llm=llm, **ids
+            payload,
+            metadata=args.metadata,
+            infer=args.infer,
+            llm=llm,
+            memory_type=args.memory_type,
+            **ids,
         )
 
-    if call.config.llm_provider == "sampling" and args.infer is not False and call.context:
-        # The client's own model does extraction and reconciliation for this call.
+    needs_model = args.infer is not False or images
+    if call.config.llm_provider == "sampling" and needs_model and call.context:
+        # The client's own model does this call's LLM work (facts, images, procedure).
         return await run_with_sampling(call.context, add, call.config)
     return await add()
 
