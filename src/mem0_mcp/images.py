@@ -52,10 +52,13 @@ DETAILS = (None, "auto", "low", "high")
 METADATA_KEY = "images"
 # Stands for an image in a message's text while the message is checked before describing.
 _IMAGE_ONLY = "(image)"
-_PART_SHAPE = (
+IMAGE_URL = '{"url": "https://... or data:image/png;base64,...", "detail"?: "auto"|"low"|"high"}'
+PART_SHAPE = (
     'must be {"type": "text", "text": "..."} or {"type": "image_url", "image_url": '
-    '{"url": "https://... or data:image/png;base64,...", "detail"?: "auto"|"low"|"high"}}'
+    + IMAGE_URL
+    + "}"
 )
+
 
 DESCRIBE_TOOL = "describe_image"
 DESCRIBE_SYSTEM = "\n".join(
@@ -219,7 +222,7 @@ def _parts(
         elif kind == "image_url" and set(part) == {"type", "image_url"}:
             out.append(_source(part["image_url"], where, config))
         else:
-            raise InvalidInputError(where, _PART_SHAPE)
+            raise InvalidInputError(where, PART_SHAPE)
     return out
 
 
@@ -229,7 +232,7 @@ def _source(image: Any, where: str, config: MemoryConfig) -> Source:
         or not isinstance(image.get("url"), str)
         or not set(image) <= {"url", "detail"}
     ):
-        raise InvalidInputError(f"{where}.image_url", _PART_SHAPE.split(" or ", 1)[1])
+        raise InvalidInputError(f"{where}.image_url", f"must be {IMAGE_URL}")
     if image.get("detail") not in DETAILS:
         raise InvalidInputError(f"{where}.image_url.detail", 'must be "auto", "low" or "high"')
     url = image["url"].strip()

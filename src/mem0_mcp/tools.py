@@ -25,9 +25,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp_types import InputRequiredResult, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from . import models
+from .images import PART_SHAPE
 from .llms.sampling import run_with_sampling
 from .scope import Scope, ScopeIds, bind
 from .validation import MAX_OFFSET
@@ -84,12 +94,31 @@ class ImagePart(_Arguments):
     image_url: ImageURL
 
 
+_PART = TypeAdapter(TextPart | ImagePart)
+
+
 class ChatMessage(_Arguments):
     role: Literal["user", "assistant", "system"]
     content: str | list[TextPart | ImagePart] = Field(
         description="Text, or parts: text and images (PNG/JPEG/GIF/WebP, described by the LLM)."
     )
     name: str | None = Field(default=None, description="Speaker; stored as actor_id.")
+
+    @field_validator("content", mode="wrap")
+    @classmethod
+    def _one_error_per_part(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # pydantic reports a bad part once per branch of both unions (six lines of noise).
+        try:
+            return handler(value)
+        except ValidationError:
+            if not isinstance(value, list):
+                raise ValueError("must be a string or a list of content parts") from None
+            for j, part in enumerate(value):
+                try:
+                    _PART.validate_python(part)
+                except ValidationError:
+                    raise ValueError(f"part {j} {PART_SHAPE}") from None
+            raise
 
 
 class AddMemoryArguments(_Arguments):
