@@ -85,7 +85,7 @@ class TextPart(_Arguments):
 
 
 class ImageURL(_Arguments):
-    url: str = Field(description="data:image/png;base64,... (or https://... if enabled)")
+    url: str = Field(description="data:image/png;base64,... or https://...")
     detail: Literal["auto", "low", "high"] | None = None
 
 
@@ -100,7 +100,7 @@ _PART = TypeAdapter(TextPart | ImagePart)
 class ChatMessage(_Arguments):
     role: Literal["user", "assistant", "system"]
     content: str | list[TextPart | ImagePart] = Field(
-        description="Text, or parts: text and images (PNG/JPEG/GIF/WebP, described by the LLM)."
+        description="Text, or text and image_url parts (PNG/JPEG/GIF/WebP)."
     )
     name: str | None = Field(default=None, description="Speaker; stored as actor_id.")
 
@@ -137,7 +137,7 @@ class AddMemoryArguments(_Arguments):
     )
     memory_type: Literal["procedural_memory"] | None = Field(
         default=None,
-        description="procedural_memory: summarise the agent's run (needs agent_id) as one memory.",
+        description="procedural_memory: store a summary of the agent's run (needs agent_id).",
     )
 
     @model_validator(mode="after")
