@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from . import prompts
+from . import prompts, small_talk
 from .llms.base import LLM
 from .models import Message, Scope
 
@@ -65,7 +65,8 @@ async def extract_facts(
     today: date,
     custom_instructions: str | None = None,
 ) -> list[str]:
-    """Call 1: durable facts in ``messages`` (may be empty). Raises ``LLMError``."""
+    """Call 1: durable facts in ``messages`` (may be empty), without the greetings and
+    questions small models copy into them (``small_talk``). Raises ``LLMError``."""
     has_assistant = any(m.role == "assistant" for m in messages)
     system = prompts.extraction_system(
         today=today,
@@ -84,7 +85,9 @@ async def extract_facts(
     facts: list[str] = []
     for fact in result.facts:
         cleaned = " ".join(fact.split())
-        if cleaned and cleaned not in facts:
+        if small_talk.is_small_talk(cleaned):
+            log.info("extraction: dropping %r, a greeting or a question, not a fact", cleaned)
+        elif cleaned not in facts:
             facts.append(cleaned)
     return facts
 
