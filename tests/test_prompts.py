@@ -59,6 +59,18 @@ async def test_facts_that_copy_a_greeting_or_a_question_are_not_stored(
     assert [(e.event, e.memory) for e in added.results] == [("ADD", "Lives in Porto")]
 
 
+@pytest.mark.parametrize("llm_config", ["openai"], indirect=True)
+async def test_facts_repeated_from_the_prompts_examples_are_not_stored(
+    memory: AsyncMemory, stub: LLMStub
+) -> None:
+    stub.script(facts("Name is Marie", "Lives in Porto", "Likes jazz"))
+    added = await memory.add("Hello there! I like jazz.", user_id="alice")
+    assert [e.memory for e in added.results] == ["Likes jazz"]
+    stub.script(facts("Name is Marie", "Lives in Porto"))
+    added = await memory.add("I'm Marie and I live in Porto", user_id="bob")
+    assert [e.memory for e in added.results] == ["Name is Marie", "Lives in Porto"]
+
+
 async def test_a_greeting_alone_stores_nothing_and_asks_nothing_more(
     memory: AsyncMemory, stub: LLMStub
 ) -> None:

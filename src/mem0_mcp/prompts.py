@@ -66,6 +66,12 @@ def extraction_system(
     return "\n".join(lines)
 
 
+# Names in the examples (and rules) of call 1. Small models repeat examples: Qwen2.5-Coder
+# 1.5B answered "Hello there!" with "Name is Marie", "Lives in Porto". A fact naming one of
+# these that the conversation never mentions is such an echo (``pipeline`` drops it).
+EXAMPLE_NAMES = ("Marie", "Lyon", "Lisbon", "Porto", "Miso")
+
+
 def _extraction_examples(today: date, agent_perspective: bool) -> list[str]:
     """Few-shot examples for call 1. Small local models need them: without, Qwen2.5-Coder
     1.5B stored a greeting, split "Je m'appelle Marie et j'habite à Lyon" into "Marie" and
