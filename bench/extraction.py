@@ -6,6 +6,7 @@ recall of the facts ``pipeline.extract_facts`` (call 1 of an inferring add) retu
     .venv/bin/python bench/extraction.py --base-url http://127.0.0.1:8089/v1 \\
         --model qwen2.5-coder-1.5b --markdown             # a real model, OpenAI-compatible
     .venv/bin/python bench/extraction.py ... --json out.json
+    .venv/bin/python bench/extraction.py --rescore out.json --markdown   # labels changed
 
 Scoring. A predicted fact matches an expected one when it contains every key of one of its
 key sets (case and accents ignored), each expected fact matched at most once; a prediction
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -69,30 +71,36 @@ def _matches(prediction: str, fact: dict[str, Any]) -> bool:
 
 def score(case: dict[str, Any], predicted: list[str]) -> dict[str, Any]:
     """One conversation's tally: ``tp``, ``fp``, ``fn``, ``optional``, ``fragments``,
-    ``copies``, and which predictions were wrong (``wrong``) and facts missed (``missed``)."""
-    expected = list(case["facts"])
-    optional = list(case.get("optional", []))
+    ``copies``, and which predictions were wrong (``wrong``) and facts missed (``missed``).
+
+    Predictions are paired with facts the way that matches the most expected facts, then the
+    most optional ones (every pairing is tried: a conversation has a handful of each), so a
+    correct fact never counts as wrong because another prediction took its label first."""
+    slots = list(case["facts"]) + list(case.get("optional", []))
+    required = len(case["facts"])
+    texts = [plain(f) for f in predicted]
+    options = [[None] + [i for i, slot in enumerate(slots) if _matches(t, slot)] for t in texts]
+    best: tuple[int, int] = (-1, -1)
+    chosen: tuple[int | None, ...] = ()
+    for pairing in itertools.product(*options):
+        used = [i for i in pairing if i is not None]
+        if len(used) != len(set(used)):
+            continue
+        value = (sum(i < required for i in used), sum(i >= required for i in used))
+        if value > best:
+            best, chosen = value, pairing
     said = {plain(m["content"]) for m in case["messages"]}
-    tally: dict[str, Any] = {"tp": 0, "fp": 0, "optional": 0, "wrong": []}
-    for fact in predicted:
-        text = plain(fact)
-        hit = next((e for e in expected if _matches(text, e)), None)
-        if hit is not None:
-            expected.remove(hit)
-            tally["tp"] += 1
-            continue
-        extra = next((o for o in optional if _matches(text, o)), None)
-        if extra is not None:
-            optional.remove(extra)
-            tally["optional"] += 1
-            continue
-        tally["fp"] += 1
-        tally["wrong"].append(fact)
-    tally["fn"] = len(expected)
-    tally["missed"] = [e["fact"] for e in expected]
-    tally["fragments"] = sum(1 for f in predicted if len(f.split()) == 1)
-    tally["copies"] = sum(1 for f in predicted if plain(f) in said)
-    return tally
+    taken = {i for i in chosen if i is not None}
+    return {
+        "tp": best[0],
+        "optional": best[1],
+        "fp": sum(1 for i in chosen if i is None),
+        "wrong": [f for f, i in zip(predicted, chosen, strict=True) if i is None],
+        "fn": required - best[0],
+        "missed": [f["fact"] for i, f in enumerate(case["facts"]) if i not in taken],
+        "fragments": sum(1 for f in predicted if len(f.split()) == 1),
+        "copies": sum(1 for t in texts if t in said),
+    }
 
 
 def summarise(cases: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -207,12 +215,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the full report here")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--label", default="this checkout", help="the table's column title")
+    parser.add_argument("--rescore", type=Path, help="score a saved --json report again")
     return parser.parse_args(argv)
+
+
+def rescore(path: Path, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """A saved report (``--json``) scored again against ``cases``, e.g. after a label
+    changed: the model's answers are kept, not asked for again."""
+    saved = json.loads(path.read_text("utf-8"))
+    answers = {c["id"]: c for c in saved["conversations"]}
+    results = []
+    for case in cases:
+        old = answers[case["id"]]
+        result = {"id": case["id"], "predicted": old["predicted"], "seconds": old["seconds"]}
+        result.update(score(case, old["predicted"]))
+        results.append(result)
+    summary = summarise(cases, results)
+    summary.update(mode=saved["summary"]["mode"])
+    summary.update(requests_per_call=saved["summary"]["requests_per_call"])
+    return {"summary": summary, "conversations": results}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    report = asyncio.run(main_async(args))
+    if args.rescore:
+        report = rescore(args.rescore, load_set(args.set))
+    else:
+        report = asyncio.run(main_async(args))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(markdown(report, args.label) if args.markdown else json.dumps(report["summary"]))
