@@ -121,6 +121,14 @@ async def test_several_images_are_described_one_call_each_in_order(
     assert [i["media_type"] for i in item.metadata["images"]] == ["image/gif", "image/webp"]
 
 
+async def test_text_parts_alone_are_text_and_need_no_model(config: MemoryConfig) -> None:
+    parts = [{"type": "text", "text": "I live in Lisbon"}, {"type": "text", "text": "and Porto"}]
+    async with AsyncMemory(config) as memory:
+        added = await memory.add([{"role": "user", "content": parts}], user_id="alice")
+        assert [e.memory for e in added.results] == ["I live in Lisbon\nand Porto"]
+        assert (await stored(memory))[0].metadata == {}
+
+
 BMP = image_bytes("BMP", size=(4, 4))
 
 

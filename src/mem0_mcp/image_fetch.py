@@ -48,7 +48,7 @@ async def fetch(url: str, field: str, config: MemoryConfig) -> bytes:
             f"fetching {_short(url)} took over {config.image_fetch_timeout:g} s "
             "(MEM0_MCP_IMAGE_FETCH_TIMEOUT); send the image as a data: URI instead",
         ) from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise InvalidInputError(
             field, f"could not fetch {_short(url)}: {type(exc).__name__}: {exc}"
         ) from None

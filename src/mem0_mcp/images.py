@@ -158,6 +158,8 @@ def prepare(value: Any, config: MemoryConfig) -> Prepared:
         checked.append({**raw, "content": text})
     prepared = Prepared(validation.messages(checked, config), parts)
     count = len(prepared.sources)
+    if not count:  # text parts only: their text is all there is
+        return Prepared(prepared.messages)
     if count > config.max_images:
         raise InvalidInputError(
             "messages",
