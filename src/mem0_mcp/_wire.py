@@ -3,7 +3,8 @@
 A call is one connection (past the ``tcp`` channel's handshake, ``_channel.py``):
 
     client → owner   {"method": "search", "kwargs": {...}, "sampling": false}
-    owner  → client  {"generate": {...}}            (0..n times, sampling calls only)
+    owner  → client  {"generate": {...}}            (0..n times, sampling calls only;
+                                                     images as {media_type, data: base64})
     client → owner   {"result": {...}} | {"error": {...}}   (one answer per generate)
     owner  → client  {"ok": <result JSON>} | {"error": {...}}
 
@@ -15,6 +16,7 @@ constructor argument as an attribute for this).
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 from collections.abc import Sequence
@@ -24,6 +26,7 @@ from pydantic import BaseModel
 
 from . import models
 from .errors import Mem0MCPError
+from .llms import Image
 from .models import Scope
 
 # The engine methods a forwarding process may call, and what each returns.
@@ -68,6 +71,14 @@ def decode_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("scope"), dict):
         out["scope"] = Scope(**out["scope"])
     return out
+
+
+def encode_images(images: Sequence[Image]) -> list[dict[str, Any]]:
+    return [{"media_type": i.media_type, "data": i.base64, "detail": i.detail} for i in images]
+
+
+def decode_images(data: list[dict[str, Any]]) -> list[Image]:
+    return [Image(i["media_type"], base64.b64decode(i["data"]), i.get("detail")) for i in data]
 
 
 def encode_result(result: BaseModel | None) -> Any:

@@ -37,6 +37,7 @@ from .models import (
     HistoryResult,
     ListResult,
     MemoryItem,
+    MemoryType,
     Message,
     Reembed,
     Scope,
@@ -73,6 +74,7 @@ class MemoryAPI(Protocol):
         infer: bool | None = None,
         dedup: bool = True,
         llm: LLM | None = None,
+        memory_type: MemoryType | None = None,
     ) -> AddResult:
         """Remember text or a conversation.
 
@@ -80,6 +82,18 @@ class MemoryAPI(Protocol):
         (``role`` user / assistant / system; at most ``max_messages``, each at most
         ``max_text_bytes``). ``metadata``: an object of JSON values stored with each new
         memory (``max_metadata_*`` limits; scope keys are never read from it).
+
+        Images: ``content`` may be a list of content parts, ``{"type": "text", "text"}`` and
+        ``{"type": "image_url", "image_url": {"url", "detail"?}}`` with a ``data:`` URI or
+        (with ``fetch_image_urls``) an http(s) URL of a PNG, JPEG, GIF or WebP image of at
+        most ``image_max_bytes`` (at most ``max_images`` per add). The LLM describes each
+        image (one call each) and the description stands for it in the message's text;
+        everything below then applies to that text. The memories get ``metadata.images``:
+        ``[{"media_type", "sha256"}]``; the images themselves are not stored (``images.py``).
+
+        Procedural memory (``memory_type="procedural_memory"``, with ``agent_id``): one LLM
+        call summarises the run into one memory (event ADD, no extraction or
+        reconciliation) with ``metadata.memory_type == "procedural_memory"``.
 
         Verbatim mode (``infer`` false, or no LLM configured): one memory per non-system
         message, with ``role`` and ``actor_id`` (the message's ``name``). An exact
@@ -99,9 +113,13 @@ class MemoryAPI(Protocol):
 
         Raises:
             InvalidInputError: bad ``messages`` / ``metadata`` / scope ids, only system
-                messages, or ``infer=True`` with no LLM.
-            LLMError: the LLM failed after retries, its output could not be validated, or
-                it wrote a memory over ``max_text_bytes``; nothing was applied.
+                messages, ``infer=True`` with no LLM; an image that is malformed, of
+                another type, too large, not fetchable (or fetching is off), or given with
+                no LLM; ``memory_type`` without ``agent_id``, with ``infer=False`` or
+                with no LLM.
+            LLMError: the LLM failed after retries, its output could not be validated, it
+                wrote a memory over ``max_text_bytes``, or it could not describe an image;
+                nothing was applied.
             ConflictError: a memory this add planned to change was changed first by
                 another call; nothing was applied.
         """

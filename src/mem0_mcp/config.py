@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -107,6 +114,29 @@ class MemoryConfig(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     custom_instructions: str | None = Field(
         default=None, description="Extra guidance appended to the fact-extraction prompt."
+    )
+
+    # --- images in add (images.py) ---------------------------------------------------------
+    fetch_image_urls: bool = Field(
+        default=False,
+        description="Fetch http(s) image URLs given to add_memory; off, only data: URIs are taken.",
+    )
+    image_max_bytes: int = Field(
+        # Anthropic's per-image limit; a data: URI this size also fits max_request_bytes.
+        default=5 * 1024 * 1024,
+        ge=1,
+        description="Largest image (decoded bytes), from a data: URI or a fetched URL.",
+    )
+    image_fetch_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to fetch one image URL, redirects included."
+    )
+    image_fetch_private_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Non-public networks image URLs may be fetched from, e.g. "
+        '["192.168.1.0/24"]; by default only public addresses are (no SSRF into your network).',
+    )
+    max_images: int = Field(
+        default=8, ge=1, description="Most images in one add (each is one LLM call)."
     )
 
     # --- limits ----------------------------------------------------------------------------

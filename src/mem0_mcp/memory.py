@@ -7,7 +7,8 @@ calls follow ``MemoryAPI`` (``api.py``), which documents them.
 
 This module holds the lifecycle (open in the background, close after the calls in flight),
 argument validation (``validation``) and the orchestration of each call. The jobs it
-orchestrates live next to it: ``pipeline`` (the LLM's extraction and reconciliation),
+orchestrates live next to it: ``images`` (image parts → text), ``procedural`` (an agent's
+run → one memory), ``pipeline`` (the LLM's extraction and reconciliation),
 ``changes`` (decisions → changes and events), ``dedup`` (is it known already?), ``journal``
 (the one write path: history and vector store, all or nothing), ``retrieval`` (ranking)
 and ``scope`` (whose memories a call touches).
@@ -21,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from . import changes, pipeline, retrieval, scopes, validation
+from . import changes, images, pipeline, procedural, retrieval, scopes, validation
 from ._locks import KeyedLock
 from .config import MemoryConfig
 from .dedup import Deduplicator
@@ -31,14 +32,16 @@ from .filters import Condition, Filter, all_of, parse_filters
 from .history import HistoryStore
 from .journal import Journal
 from .keywords import KeywordEncoder
-from .llms import LLM, create_llm, needs_client_sampling
+from .llms import LLM, create_llm, require_llm
 from .models import (
+    AddEvent,
     AddResult,
     DeleteAllResult,
     DeleteResult,
     HistoryResult,
     ListResult,
     MemoryItem,
+    MemoryType,
     Message,
     Reembed,
     Scope,
@@ -174,31 +177,24 @@ class AsyncMemory:
         infer: bool | None = None,
         dedup: bool = True,
         llm: LLM | None = None,
+        memory_type: MemoryType | None = None,
     ) -> AddResult:
         """Remember text or a conversation: ``MemoryAPI.add``."""
         await self.open()
-        msgs = validation.messages(messages, self.config)
+        prepared = images.prepare(messages, self.config)
         meta = validation.metadata(metadata, self.config)
         scope = validation.scope(self.config, user_id, agent_id, run_id)
+        procedure = validation.memory_type(memory_type, scope, infer)
         model = llm or self.llm
+        msgs, meta = await prepared.resolve(model, meta, self.config)
+        if procedure:
+            writer = require_llm(model, self.config, "memory_type", "leave memory_type out")
+            return await self._add_procedural(msgs, scope, meta, writer)
         if infer is None:
             infer = model is not None
         if not infer:
             return await self._add_verbatim(msgs, scope, meta, dedup=dedup)
-        if model is None:
-            raise InvalidInputError(
-                "infer",
-                (
-                    "needs the MCP client's model (MEM0_MCP_LLM_PROVIDER=sampling), which comes "
-                    "with an MCP tool call: call add_memory through the server, or pass llm= "
-                    "or infer=false"
-                )
-                if needs_client_sampling(self.config)
-                else (
-                    f"needs an LLM, and the provider is {self.config.llm_provider!r}; set "
-                    "MEM0_MCP_LLM_PROVIDER (openai, anthropic, sampling) or pass infer=false"
-                ),
-            )
+        model = require_llm(model, self.config, "infer", "pass infer=false")
         return await self._add_inferred(msgs, scope, meta, model)
 
     async def _add_inferred(
@@ -236,6 +232,17 @@ class AsyncMemory:
                         "nothing was applied",
                     )
             return await self._apply_plans(plans, scope, meta, fact_vectors, speaker)
+
+    async def _add_procedural(
+        self, msgs: list[Message], scope: Scope, meta: dict[str, Any], llm: LLM
+    ) -> AddResult:
+        text = await procedural.summarise(llm, msgs, max_bytes=self.config.max_text_bytes)
+        (vector,) = await self.embedder.embed([text])
+        speaker = next((m for m in reversed(msgs) if m.role == "assistant"), msgs[-1])
+        marked = {**meta, "memory_type": procedural.PROCEDURAL_MEMORY}
+        change = changes.added(text, vector, scope, marked, utc_now(), speaker)
+        await self.journal.apply([change])
+        return AddResult(results=[AddEvent(id=change.memory_id, memory=text, event="ADD")])
 
     async def _neighbours(
         self, vectors: list[list[float]], scope: Scope

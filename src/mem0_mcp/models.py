@@ -18,6 +18,8 @@ Event = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 Reembed = Literal["auto", "always", "never"]
 Role = Literal["user", "assistant", "system"]
 ScopeKey = Literal["user_id", "agent_id", "run_id"]
+# What ``add`` writes besides facts: an agent's run summarised (procedural.py).
+MemoryType = Literal["procedural_memory"]
 
 
 class Message(BaseModel):

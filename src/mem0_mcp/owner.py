@@ -36,10 +36,10 @@ from typing import Any, TypeVar
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
-from . import _channel, _wire, pipeline, validation
+from . import _channel, _wire, images, pipeline, procedural, validation
 from .config import MemoryConfig
 from .errors import LLMError, Mem0MCPError, OutcomeUnknownError, StoreUnavailableError
-from .llms import LLM
+from .llms import LLM, Image
 from .memory import AsyncMemory
 from .models import (
     AddResult,
@@ -48,6 +48,7 @@ from .models import (
     HistoryResult,
     ListResult,
     MemoryItem,
+    MemoryType,
     Message,
     Reembed,
     Scope,
@@ -77,7 +78,13 @@ def _as(model: type[M], result: Any) -> M:
 TAKEOVER_TIMEOUT = 60.0
 # Schemas the owner may ask a forwarding process's LLM for, by name.
 _SCHEMAS: dict[str, type[BaseModel]] = {
-    m.__name__: m for m in (pipeline.Extraction, pipeline.Reconciliation)
+    m.__name__: m
+    for m in (
+        pipeline.Extraction,
+        pipeline.Reconciliation,
+        images.Description,
+        procedural.Summary,
+    )
 }
 
 
@@ -161,9 +168,11 @@ class SharedMemory:
         infer: bool | None = None,
         dedup: bool = True,
         llm: LLM | None = None,
+        memory_type: MemoryType | None = None,
     ) -> AddResult:
         """See ``MemoryAPI.add``; a forwarded call sends ``llm``'s requests back here."""
         kwargs = {"messages": messages, "metadata": metadata, "infer": infer, "dedup": dedup}
+        kwargs["memory_type"] = memory_type
         ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
         return _as(AddResult, await self._call("add", {**kwargs, **ids}, llm=llm))
 
@@ -365,6 +374,7 @@ class SharedMemory:
                     schema=_SCHEMAS[request["schema"]],
                     tool_name=request["tool_name"],
                     tool_description=request["tool_description"],
+                    images=_wire.decode_images(request.get("images") or []),
                 )
                 answer = {"result": result.model_dump(mode="json")}
             except LLMError as exc:
@@ -442,7 +452,14 @@ class _CallerLLM:
         self.requests = 0
 
     async def generate(
-        self, *, system: str, prompt: str, schema: type[T], tool_name: str, tool_description: str
+        self,
+        *,
+        system: str,
+        prompt: str,
+        schema: type[T],
+        tool_name: str,
+        tool_description: str,
+        images: Sequence[Image] = (),
     ) -> T:
         self.calls += 1
         self.requests += 1
@@ -455,6 +472,7 @@ class _CallerLLM:
                         "schema": schema.__name__,
                         "tool_name": tool_name,
                         "tool_description": tool_description,
+                        "images": _wire.encode_images(images),
                     }
                 }
             )

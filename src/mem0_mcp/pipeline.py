@@ -11,6 +11,7 @@ cannot invent a UUID; an id it invents anyway is logged and its decision ignored
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from . import prompts
+from . import prompts, small_talk
 from .llms.base import LLM
 from .models import Message, Scope
 
@@ -65,7 +66,9 @@ async def extract_facts(
     today: date,
     custom_instructions: str | None = None,
 ) -> list[str]:
-    """Call 1: durable facts in ``messages`` (may be empty). Raises ``LLMError``."""
+    """Call 1: durable facts in ``messages`` (may be empty), without the greetings and
+    questions small models copy into them (``small_talk``) nor the facts they repeat from the
+    prompt's examples. Raises ``LLMError``."""
     has_assistant = any(m.role == "assistant" for m in messages)
     system = prompts.extraction_system(
         today=today,
@@ -74,9 +77,10 @@ async def extract_facts(
         custom_instructions=custom_instructions,
     )
     conversation = [m for m in messages if m.role != "system"]
+    prompt = prompts.transcript(conversation)
     result = await llm.generate(
         system=system,
-        prompt=prompts.transcript(conversation),
+        prompt=prompt,
         schema=Extraction,
         tool_name=prompts.EXTRACT_TOOL,
         tool_description=prompts.EXTRACT_TOOL_DESCRIPTION,
@@ -84,7 +88,11 @@ async def extract_facts(
     facts: list[str] = []
     for fact in result.facts:
         cleaned = " ".join(fact.split())
-        if cleaned and cleaned not in facts:
+        if small_talk.is_small_talk(cleaned):
+            log.info("extraction: dropping %r, a greeting or a question, not a fact", cleaned)
+        elif _echoes_an_example(cleaned, prompt):
+            log.info("extraction: dropping %r, repeated from the prompt's examples", cleaned)
+        elif cleaned not in facts:
             facts.append(cleaned)
     return facts
 
@@ -135,6 +143,16 @@ async def reconcile(
             log.info("reconciliation: the model gave no decision for fact %d; adding it", i)
             plans.append(Plan("ADD", fact))
     return plans
+
+
+def _echoes_an_example(fact: str, conversation: str) -> bool:
+    """Whether ``fact`` names someone or somewhere from the prompt's examples that the
+    conversation never mentions (``prompts.EXAMPLE_NAMES``)."""
+    said = conversation.casefold()
+    return any(
+        re.search(rf"\b{name}\b", fact, re.IGNORECASE) and name.casefold() not in said
+        for name in prompts.EXAMPLE_NAMES
+    )
 
 
 def is_forget_request(text: str) -> bool:

@@ -25,9 +25,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp_types import InputRequiredResult, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from . import models
+from .images import PART_SHAPE
 from .llms.sampling import run_with_sampling
 from .scope import Scope, ScopeIds, bind
 from .validation import MAX_OFFSET
@@ -69,10 +79,46 @@ class _Arguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TextPart(_Arguments):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(_Arguments):
+    url: str = Field(description="data:image/png;base64,... or https://...")
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Arguments):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+_PART = TypeAdapter(TextPart | ImagePart)
+
+
 class ChatMessage(_Arguments):
     role: Literal["user", "assistant", "system"]
-    content: str
+    content: str | list[TextPart | ImagePart] = Field(
+        description="Text, or text and image_url parts (PNG/JPEG/GIF/WebP)."
+    )
     name: str | None = Field(default=None, description="Speaker; stored as actor_id.")
+
+    @field_validator("content", mode="wrap")
+    @classmethod
+    def _one_error_per_part(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # pydantic reports a bad part once per branch of both unions (six lines of noise).
+        try:
+            return handler(value)
+        except ValidationError:
+            if not isinstance(value, list):
+                raise ValueError("must be a string or a list of content parts") from None
+            for j, part in enumerate(value):
+                try:
+                    _PART.validate_python(part)
+                except ValidationError:
+                    raise ValueError(f"part {j} {PART_SHAPE}") from None
+            raise
 
 
 class AddMemoryArguments(_Arguments):
@@ -88,6 +134,10 @@ class AddMemoryArguments(_Arguments):
         default=None,
         description="Extract facts with the configured LLM (default when there is one); "
         "false stores the text as is.",
+    )
+    memory_type: Literal["procedural_memory"] | None = Field(
+        default=None,
+        description="procedural_memory: store a summary of the agent's run (needs agent_id).",
     )
 
     @model_validator(mode="after")
@@ -177,17 +227,24 @@ class ToolSpec:
 async def _add_memory(
     call: Call, args: AddMemoryArguments
 ) -> models.AddResult | InputRequiredResult:
-    messages = [m.model_dump() for m in args.messages or []]
+    messages = [m.model_dump(exclude_none=True) for m in args.messages or []]
     payload: Any = args.text if args.text is not None else messages
     ids = call.scope_ids(args)
+    images = any(not isinstance(m.content, str) for m in args.messages or [])
 
     async def add(llm: LLM | None = None) -> models.AddResult:
         return await call.memory.add(
-            payload, metadata=args.metadata, infer=args.infer, llm=llm, **ids
+            payload,
+            metadata=args.metadata,
+            infer=args.infer,
+            llm=llm,
+            memory_type=args.memory_type,
+            **ids,
         )
 
-    if call.config.llm_provider == "sampling" and args.infer is not False and call.context:
-        # The client's own model does extraction and reconciliation for this call.
+    needs_model = args.infer is not False or images
+    if call.config.llm_provider == "sampling" and needs_model and call.context:
+        # The client's own model does this call's LLM work (facts, images, procedure).
         return await run_with_sampling(call.context, add, call.config)
     return await add()
 

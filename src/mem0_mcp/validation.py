@@ -175,6 +175,29 @@ def messages(value: Any, config: MemoryConfig) -> list[Message]:
     return out
 
 
+def memory_type(value: Any, scope: Scope, infer: bool | None) -> bool:
+    """Whether ``add`` writes a procedural memory (``"procedural_memory"``; ``None`` for
+    facts). One summarises an agent's run, so it needs ``agent_id``, and the LLM writes it,
+    so not with ``infer=False``."""
+    if value is None:
+        return False
+    if value != "procedural_memory":
+        raise InvalidInputError(
+            "memory_type",
+            f'{str(value)[:40]!r} is not a memory type; use "procedural_memory" to summarise '
+            "an agent's run, or leave it out for facts",
+        )
+    if not scope.agent_id:
+        raise InvalidInputError(
+            "agent_id", "a procedural memory summarises an agent's run: give the agent's agent_id"
+        )
+    if infer is False:
+        raise InvalidInputError(
+            "infer", "a procedural memory is written by the LLM; leave infer out with memory_type"
+        )
+    return True
+
+
 def _message(raw: Any, i: int) -> Message:
     if not isinstance(raw, dict):
         raise InvalidInputError(f"messages[{i}]", "must be an object {role, content, name?}")

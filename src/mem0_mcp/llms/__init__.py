@@ -16,17 +16,20 @@ Provider modules import their SDK lazily here, so ``provider="none"`` never impo
 from __future__ import annotations
 
 from ..config import MemoryConfig
-from .base import LLM, OutputError, Provider, extract_json, parse_output
+from ..errors import InvalidInputError
+from .base import LLM, Image, OutputError, Provider, extract_json, parse_output
 from .capabilities import Capabilities
 
 __all__ = [
     "LLM",
+    "Image",
     "OutputError",
     "Provider",
     "create_llm",
     "extract_json",
     "needs_client_sampling",
     "parse_output",
+    "require_llm",
 ]
 
 
@@ -54,3 +57,21 @@ def create_llm(config: MemoryConfig) -> LLM | None:
 def needs_client_sampling(config: MemoryConfig) -> bool:
     """Whether inference uses the MCP client's model, asked per tool call (``"sampling"``)."""
     return config.llm_provider == "sampling"
+
+
+def require_llm(llm: LLM | None, config: MemoryConfig, field: str, instead: str) -> LLM:
+    """``llm``, or ``InvalidInputError(field, ...)`` saying where a model comes from with
+    these settings; ``instead`` ends it with what to do without one ("pass infer=false")."""
+    if llm is not None:
+        return llm
+    if needs_client_sampling(config):
+        raise InvalidInputError(
+            field,
+            "needs the MCP client's model (MEM0_MCP_LLM_PROVIDER=sampling), which comes with an "
+            f"MCP tool call: call add_memory through the server, or pass llm=, or {instead}",
+        )
+    raise InvalidInputError(
+        field,
+        f"needs an LLM, and the provider is {config.llm_provider!r}; set "
+        f"MEM0_MCP_LLM_PROVIDER (openai, anthropic, sampling) or {instead}",
+    )

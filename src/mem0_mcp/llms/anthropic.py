@@ -94,13 +94,13 @@ class AnthropicLLM(SDKProvider):
         }.get(status)
 
     def _request(self, ask: Ask[Any]) -> dict[str, Any]:
-        mode = self.mode
+        mode = ask.mode or self.mode
         system = ask.system if mode == "tool" else f"{ask.system}\n\n{schema_prompt(ask.schema)}"
         body: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
             "system": system,
-            "messages": [{"role": "user", "content": ask.prompt}],
+            "messages": [{"role": "user", "content": _user_content(ask)}],
         }
         if mode == "tool":
             body["tools"] = [
@@ -112,3 +112,18 @@ class AnthropicLLM(SDKProvider):
             ]
             body["tool_choice"] = {"type": "tool", "name": ask.tool_name}
         return body
+
+
+def _user_content(ask: Ask[Any]) -> str | list[dict[str, Any]]:
+    """The prompt, after its images as ``image`` blocks with a base64 source (Anthropic
+    advises images before the text about them)."""
+    if not ask.images:
+        return ask.prompt
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": i.media_type, "data": i.base64},
+        }
+        for i in ask.images
+    ]
+    return [*blocks, {"type": "text", "text": ask.prompt}]

@@ -17,9 +17,11 @@ not enforced by the server).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -32,6 +34,25 @@ T = TypeVar("T", bound=BaseModel)
 
 # Causes are shown to agents and people; a provider's raw error body can be huge.
 MAX_CAUSE_CHARS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image shown to the model with a request: its bytes, checked to be of
+    ``media_type`` (``image/png``, ``image/jpeg``, ``image/gif`` or ``image/webp``), and
+    OpenAI's optional ``detail`` (``auto`` / ``low`` / ``high``; other providers ignore it)."""
+
+    media_type: str
+    data: bytes
+    detail: str | None = None
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    @property
+    def data_uri(self) -> str:
+        return f"data:{self.media_type};base64,{self.base64}"
 
 
 class LLM(Protocol):
@@ -57,11 +78,13 @@ class LLM(Protocol):
         schema: type[T],
         tool_name: str,
         tool_description: str,
+        images: Sequence[Image] = (),
     ) -> T:
         """Ask the model for one object matching ``schema``; return it validated.
 
         ``tool_name`` (``^[A-Za-z0-9_-]{1,64}$``) and ``tool_description`` name the
         structured output where the provider has a notion of tools or named schemas.
+        ``images`` go with ``prompt``, in the provider's own image format.
 
         Raises:
             LLMError: after retries, with a cause a user can act on (HTTP status and
@@ -210,13 +233,16 @@ def feedback_prompt(prompt: str, error: str | None) -> str:
 @dataclass(frozen=True)
 class Ask(Generic[T]):
     """One structured-output request as a provider sends it (``prompt`` includes any
-    feedback about the previous reply)."""
+    feedback about the previous reply). ``mode``: a structured-output mode for this request
+    only, overriding the provider's (see ``SDKProvider``)."""
 
     system: str
     prompt: str
     schema: type[T]
     tool_name: str
     tool_description: str
+    images: tuple[Image, ...] = ()
+    mode: str | None = None
 
 
 class Provider(ABC):
@@ -227,8 +253,8 @@ class Provider(ABC):
     * ``_send(ask)``: build the request in its current shape and send it; the raw reply;
     * ``_parse(reply, ask)``: the reply validated as ``ask.schema``, else ``OutputError``;
     * ``_error(exc)``: its SDK's exception as an ``LLMError`` (``None``: raise it as is);
-    * ``_fall_back(exc)``: (optional) whether the server refused the request's *shape*
-      (structured-output mode, temperature) and the provider changed it: ask again;
+    * ``_fall_back(exc, ask)``: (optional) the request to send again when the server
+      refused the request's *shape* (structured-output mode, temperature);
     * ``_unavailable()``: (optional) why no request can be made at all.
 
     ``config`` supplies ``llm_max_retries`` and ``llm_timeout``; ``backoff`` is the first
@@ -252,6 +278,7 @@ class Provider(ABC):
         schema: type[T],
         tool_name: str,
         tool_description: str,
+        images: Sequence[Image] = (),
     ) -> T:
         """See ``LLM.generate``. Tries ``llm_max_retries + 1`` times while the output is
         malformed, telling the model why its previous reply was rejected; transport
@@ -271,7 +298,12 @@ class Provider(ABC):
             if n and self.backoff > 0:
                 await asyncio.sleep(min(self.backoff * 2 ** (n - 1), 8.0))
             ask = Ask(
-                system, feedback_prompt(prompt, feedback), schema, tool_name, tool_description
+                system,
+                feedback_prompt(prompt, feedback),
+                schema,
+                tool_name,
+                tool_description,
+                tuple(images),
             )
             try:
                 return await self._try(ask)
@@ -290,7 +322,9 @@ class Provider(ABC):
             try:
                 reply = await self._send(ask)
             except Exception as exc:  # noqa: BLE001 - mapped by the provider, or re-raised
-                if await self._fall_back(exc):
+                again = await self._fall_back(exc, ask)
+                if again is not None:
+                    ask = again
                     continue
                 error = self._error(exc)
                 if error is None:
@@ -311,10 +345,11 @@ class Provider(ABC):
         re-raises it unchanged."""
         return None
 
-    async def _fall_back(self, exc: Exception) -> bool:
-        """Whether ``exc`` says the server refused the request's shape and the shape was
-        changed (so the request is sent again). Must step down a finite ladder."""
-        return False
+    async def _fall_back(self, exc: Exception, ask: Ask[T]) -> Ask[T] | None:
+        """The request to send again when ``exc`` says the server refused ``ask``'s shape
+        (the provider changed it, or the returned ``Ask`` does); ``None``: no fall-back.
+        Must step down a finite ladder."""
+        return None
 
     def _unavailable(self) -> str | None:
         """Why this provider cannot make any request now (an ``LLMError`` cause), or ``None``."""

@@ -104,14 +104,14 @@ class OpenAILLM(SDKProvider):
         return hint
 
     def _request(self, ask: Ask[Any]) -> dict[str, Any]:
-        mode, system = self.mode, ask.system
+        mode, system = ask.mode or self.mode, ask.system
         if mode in ("json_object", "text"):
             system = f"{system}\n\n{schema_prompt(ask.schema)}"
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [
                 {"role": "system", "content": system},
-                {"role": "user", "content": ask.prompt},
+                {"role": "user", "content": _user_content(ask)},
             ],
         }
         if self.temperature is not None:
@@ -141,6 +141,19 @@ class OpenAILLM(SDKProvider):
         elif mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
+
+
+def _user_content(ask: Ask[Any]) -> str | list[dict[str, Any]]:
+    """The prompt, with its images as ``image_url`` content parts (data URIs) when it has any."""
+    if not ask.images:
+        return ask.prompt
+    parts: list[dict[str, Any]] = [{"type": "text", "text": ask.prompt}]
+    for image in ask.images:
+        url: dict[str, Any] = {"url": image.data_uri}
+        if image.detail:
+            url["detail"] = image.detail
+        parts.append({"type": "image_url", "image_url": url})
+    return parts
 
 
 def _strict_schema(schema: type[BaseModel]) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 ``SamplingLLM(ctx)`` is built per tool call from that call's ``Context`` (or its
 ``ServerSession``). It sends ``sampling/createMessage`` with a system prompt (the caller's
-plus a JSON-only instruction with the schema) and the user prompt, digs JSON out of the
-text reply and validates it; malformed replies are retried with feedback, up to
-``llm_max_retries`` times.
+plus a JSON-only instruction with the schema) and the user prompt (after one ``image``
+message per image, with its ``mimeType``), digs JSON out of the text reply and validates
+it; malformed replies are retried with feedback, up to ``llm_max_retries`` times.
 
 Two transports, chosen by the negotiated protocol:
 
@@ -117,9 +117,18 @@ class SamplingLLM(Provider):
 
     async def _send(self, ask: Ask[Any]) -> types.CreateMessageResult:
         text = types.TextContent(type="text", text=ask.prompt)
+        # Each image its own message, before the text: a single content block per message is
+        # what every protocol version (and so every client) accepts.
+        images = [
+            types.SamplingMessage(
+                role="user",
+                content=types.ImageContent(type="image", data=i.base64, mime_type=i.media_type),
+            )
+            for i in ask.images
+        ]
         request = types.CreateMessageRequest(
             params=types.CreateMessageRequestParams(
-                messages=[types.SamplingMessage(role="user", content=text)],
+                messages=[*images, types.SamplingMessage(role="user", content=text)],
                 system_prompt=f"{ask.system}\n\n{schema_prompt(ask.schema)}",
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,

@@ -11,6 +11,7 @@ were made.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from abc import abstractmethod
 from types import ModuleType
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 
 from ..config import MemoryConfig
 from ..errors import LLMError
-from .base import Provider, truncate
+from .base import Ask, Provider, T, truncate
 from .capabilities import Capabilities
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,34 @@ class SDKProvider(Provider):
     def _make_client(self, config: MemoryConfig) -> Any:
         """The SDK's async client for ``config``. Raises ``ConfigError`` (no credential)."""
 
-    async def _fall_back(self, exc: Exception) -> bool:
+    async def _fall_back(self, exc: Exception, ask: Ask[T]) -> Ask[T] | None:
+        if ask.images and not self._refuses_temperature(exc):
+            return self._in_lowest_mode(exc, ask)
         learned = self._step_down(exc)
         if learned and self.capabilities is not None:
             await self.capabilities.learn(self.endpoint, learned)
-        return learned is not None
+        return ask if learned is not None else None
+
+    def _in_lowest_mode(self, exc: Exception, ask: Ask[T]) -> Ask[T] | None:
+        """``ask`` (which carries images) again in the lowest mode, after a refusal: the
+        refusal may be of the mode or of the image (a model that takes no images), so the
+        provider's own mode, used by text requests, is neither lowered nor remembered."""
+        lowest = self.modes[-1]
+        refused = isinstance(exc, self.sdk.APIStatusError) and exc.status_code in REFUSAL_STATUSES
+        if not (self.auto and refused) or (ask.mode or self.mode) == lowest:
+            return None
+        log.warning(
+            "%s refused a request with an image; trying it in mode %r", self.base_url, lowest
+        )
+        return dataclasses.replace(ask, mode=lowest)
+
+    def _refuses_temperature(self, exc: Exception) -> bool:
+        return (
+            isinstance(exc, self.sdk.APIStatusError)
+            and exc.status_code == 400
+            and self.temperature is not None
+            and "temperature" in server_message(exc).lower()
+        )
 
     def _step_down(self, exc: Exception) -> dict[str, Any] | None:
         """The lower shape to use after ``exc``, set and returned (what to remember), or
@@ -97,8 +121,7 @@ class SDKProvider(Provider):
         if not isinstance(exc, self.sdk.APIStatusError):
             return None
         status = exc.status_code
-        about_temperature = "temperature" in server_message(exc).lower()
-        if status == 400 and self.temperature is not None and about_temperature:
+        if self._refuses_temperature(exc):
             # Reasoning models (o-series, gpt-5) accept only their default temperature.
             log.warning("%s rejects temperature; sending none from now on", self.model)
             self.temperature = None
