@@ -153,7 +153,7 @@ async def test_importing_again_after_the_target_changed_keeps_the_changes(
 async def test_ties_in_created_ts_never_skip_or_repeat(
     config: MemoryConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(T, "_PAGE", 4)  # one add call = 30 memories sharing one timestamp
+    monkeypatch.setattr(T.format, "PAGE", 4)  # one add call = 30 memories sharing one timestamp
     async with AsyncMemory(config) as mem:
         await mem.add(
             [{"role": "user", "content": f"tie number {i}, a distinct fact"} for i in range(30)],

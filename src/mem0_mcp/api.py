@@ -275,7 +275,7 @@ class MemoryAPI(Protocol):
 
     async def export_to(self, path: str, *, progress: bool | None = None) -> TransferStats:
         """Write every memory (payload and vectors) and every history row to ``path``: JSON
-        Lines, gzip when the name ends in ``.gz`` (format in ``transfer.py``). Writes wait
+        Lines, gzip when the name ends in ``.gz`` (format in ``transfer/__init__.py``). Writes wait
         while it runs (reads do not), so the file is one consistent moment of the store; it
         appears only when complete. ``progress``: a bar on stderr (``None``: on a terminal
         only; never drawn by an owner process for a forwarded call).

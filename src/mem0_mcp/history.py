@@ -201,7 +201,7 @@ class HistoryStore:
             await db.execute("DELETE FROM history")
             await db.execute("DELETE FROM journal")
 
-    # --- export / import (used by ``transfer.py``) ---------------------------------------
+    # --- export / import (used by ``transfer/``) ---------------------------------------
     # Whole-table access for ``mem0-mcp export`` / ``import``: rows travel as dicts keyed by
     # ``HISTORY_COLUMNS`` (``is_deleted`` as a bool), in insertion (rowid) order.
 

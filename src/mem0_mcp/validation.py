@@ -263,7 +263,7 @@ def filters_size(value: Any, config: MemoryConfig) -> None:
 
 _EVENTS = get_args(Event)
 _ROLES = get_args(Role)
-# Qdrant's largest dense vector; also bounds the import's line cap (transfer.py).
+# Qdrant's largest dense vector; also bounds the import's line cap (transfer/format.py).
 MAX_DIM = 65536
 _PAYLOAD_FIELDS = (
     "data",

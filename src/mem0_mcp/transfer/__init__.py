@@ -37,7 +37,8 @@ dimension and finite values, history events and types) and is all or nothing, in
    journal took is then given back (``HistoryStore.compact``).
 
 Memory stays bounded whatever the file size: one line at a time when checking, batches of
-at most ``_PAGE`` lines and ``_BATCH_BYTES`` when staging, pages of the journal when applying.
+at most ``format.PAGE`` lines and ``format.BATCH_BYTES`` when staging, pages of the journal
+when applying.
 
 Import merges into the target store and is idempotent: memories are upserted by id and
 history rows inserted by id (a row already present is skipped), so running it twice gives
@@ -68,15 +69,6 @@ from __future__ import annotations
 from .export import export_store, iter_points
 from .format import FORMAT, VERSION, TransferError, decode_vector, encode_vector, max_line_bytes
 from .importer import import_store
-
-# Points per vector-store call and history rows per SQLite transaction (export), lines per
-# staged batch and journal entries per applied page (import). Both live here and are read at
-# call time (``transfer._PAGE``), so one setting reaches export and import alike, tests'
-# included.
-_PAGE = 512
-# An import batch also ends once its lines hold this many bytes: 512 lines near the line cap
-# would otherwise be ~600 MB.
-_BATCH_BYTES = 8 << 20
 
 __all__ = [
     "FORMAT",

@@ -13,12 +13,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .. import transfer  # the package: its page sizes, read at call time
 from ..config import MemoryConfig
 from ..filters import Condition, all_of
 from ..models import TransferStats
 from ..payload import utc_now
 from ..vector_stores.base import Point, VectorStore
+from . import format  # its page sizes are read at call time
 from .format import FORMAT, VERSION, TransferError, memory_line
 from .progress import progress_bar
 
@@ -62,7 +62,7 @@ async def export_store(
                 await _write(out, [memory_line(p) for p in points])
                 stats.memories += len(points)
                 bar.update(len(points))
-            async for rows in history.iter_rows(batch_size=transfer._PAGE):
+            async for rows in history.iter_rows(batch_size=format.PAGE):
                 await _write(out, [{"type": "history", **row} for row in rows])
                 stats.history += len(rows)
                 bar.update(len(rows))
@@ -92,7 +92,7 @@ async def iter_points(store: VectorStore, *, page: int | None = None) -> AsyncIt
     seen, minus the ids already read at exactly that instant (one ``add`` call stamps all
     its memories with one time), so ties never skip or repeat a point and each page costs
     the same however deep the export is."""
-    size = page or transfer._PAGE
+    size = page or format.PAGE
     last_ts: float | None = None
     seen_at_last: set[str] = set()
     while True:

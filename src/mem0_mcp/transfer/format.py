@@ -20,6 +20,14 @@ from ..config import MemoryConfig
 from ..errors import InvalidInputError, Mem0MCPError
 from ..vector_stores.base import Point
 
+# Points per vector-store call and history rows per SQLite transaction (export), lines per
+# staged batch and journal entries per applied page (import). Read at call time
+# (``format.PAGE``), so one setting reaches export and import alike, tests' included.
+PAGE = 512
+# An import batch also ends once its lines hold this many bytes: 512 lines near the line cap
+# would otherwise be ~600 MB.
+BATCH_BYTES = 8 << 20
+
 FORMAT = "mem0-mcp-export"
 VERSION = 1
 

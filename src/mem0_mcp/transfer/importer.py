@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import transfer  # the package: its page sizes, read at call time
 from ..config import MemoryConfig
 from ..history import BulkWrite
 from ..journal import JournalEntry
 from ..models import Reembed, TransferStats
 from ..vector_stores.base import Point
+from . import format  # its page sizes are read at call time
 from .format import TransferError, records
 from .progress import progress_bar
 
@@ -142,7 +142,8 @@ def _must_reembed(
 
 def _batches(path: Path, config: MemoryConfig) -> Generator[list[Point | dict[str, Any]]]:
     """Pass 2: the validated records of ``path`` (memories as ``Point``, history rows as
-    dicts) in file order, in lists of at most ``_PAGE`` records and about ``_BATCH_BYTES``."""
+    dicts) in file order, in lists of at most ``format.PAGE`` records and about
+    ``format.BATCH_BYTES`` bytes."""
     lines = records(path, config)
     next(lines)  # the header
     batch: list[Point | dict[str, Any]] = []
@@ -150,7 +151,7 @@ def _batches(path: Path, config: MemoryConfig) -> Generator[list[Point | dict[st
     for _, line_size, record in lines:
         batch.append(record)
         size += line_size
-        if len(batch) >= transfer._PAGE or size >= transfer._BATCH_BYTES:
+        if len(batch) >= format.PAGE or size >= format.BATCH_BYTES:
             yield batch
             batch, size = [], 0
     if batch:
@@ -204,7 +205,7 @@ def _changed_ts(payload: dict[str, Any]) -> float:
 def _apply_page(largest_line: int) -> int:
     # A journal entry holds its point's vector as base64 float32 (as the file does) next to
     # the payload, and its keyword vector: at most ~4× the line it came from.
-    return max(1, min(transfer._PAGE, transfer._BATCH_BYTES // max(1, 4 * largest_line)))
+    return max(1, min(format.PAGE, format.BATCH_BYTES // max(1, 4 * largest_line)))
 
 
 async def _apply_staged(memory: AsyncMemory, after: int, page: int, path: Path) -> None:
